@@ -1,0 +1,3 @@
+"""VSA Desktop: read the emotion expressed in text and images, together."""
+
+__version__ = "0.1.0"

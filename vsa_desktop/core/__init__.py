@@ -1,0 +1,1 @@
+"""Qt-free core of VSA Desktop: analyzers, fusion, pipeline, history and export."""

@@ -1,0 +1,246 @@
+"""The immutable analysis result and its ``vsa.result/1`` JSON form."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vsa_desktop.core.taxonomy import EMOTIONS
+
+SCHEMA = "vsa.result/1"
+NOTICE = "Scores describe the emotion expressed in the text and image, not a person's inner state."
+
+Scores = dict[str, float]
+
+
+def _scores(data: dict[str, Any] | None) -> Scores:
+    data = data or {}
+    return {key: float(data.get(key, 0.0)) for key in EMOTIONS}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What is recorded about the input image (never the pixels)."""
+
+    name: str
+    sha256: str
+    width: int
+    height: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ImageInfo:
+        return cls(str(d["name"]), str(d["sha256"]), int(d["width"]), int(d["height"]))
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """The text channel's reading."""
+
+    model: str
+    runtime: str
+    scores: Scores
+    label: str
+    confidence: float
+    chunks: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "runtime": self.runtime, "scores": dict(self.scores),
+            "label": self.label, "confidence": self.confidence, "chunks": self.chunks,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TextResult:
+        return cls(
+            model=str(d["model"]), runtime=str(d["runtime"]), scores=_scores(d["scores"]),
+            label=str(d["label"]), confidence=float(d["confidence"]),
+            chunks=int(d.get("chunks", 1)),
+        )
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found by the local backend: its box (x, y, w, h) in image pixels."""
+
+    box: tuple[int, int, int, int]
+    scores: Scores
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": list(self.box), "scores": dict(self.scores), "label": self.label}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Face:
+        x, y, w, h = (int(v) for v in d["box"])
+        return cls(box=(x, y, w, h), scores=_scores(d["scores"]), label=str(d["label"]))
+
+
+@dataclass(frozen=True)
+class VisionResult:
+    """The vision channel's reading."""
+
+    backend: str
+    model: str
+    scores: Scores
+    label: str
+    confidence: float
+    description: str = ""
+    faces: tuple[Face, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend, "model": self.model, "scores": dict(self.scores),
+            "label": self.label, "confidence": self.confidence,
+            "description": self.description, "faces": [f.to_dict() for f in self.faces],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VisionResult:
+        return cls(
+            backend=str(d["backend"]), model=str(d["model"]), scores=_scores(d["scores"]),
+            label=str(d["label"]), confidence=float(d["confidence"]),
+            description=str(d.get("description", "")),
+            faces=tuple(Face.from_dict(f) for f in d.get("faces", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How far the two channels agree."""
+
+    same_label: bool
+    score: float
+    level: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"same_label": self.same_label, "score": self.score, "level": self.level}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Agreement:
+        return cls(bool(d["same_label"]), float(d["score"]), str(d["level"]))
+
+
+@dataclass(frozen=True)
+class FusionResult:
+    """The fused reading. ``agreement`` is None for a single-channel result."""
+
+    weights: dict[str, float]
+    scores: Scores
+    label: str
+    confidence: float
+    agreement: Agreement | None
+    single_channel: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "weights": dict(self.weights), "scores": dict(self.scores), "label": self.label,
+            "confidence": self.confidence,
+            "agreement": self.agreement.to_dict() if self.agreement else None,
+        }
+        if self.single_channel:
+            d["single_channel"] = self.single_channel
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FusionResult:
+        agreement = d.get("agreement")
+        return cls(
+            weights={k: float(v) for k, v in d["weights"].items()},
+            scores=_scores(d["scores"]), label=str(d["label"]),
+            confidence=float(d["confidence"]),
+            agreement=Agreement.from_dict(agreement) if agreement else None,
+            single_channel=d.get("single_channel"),
+        )
+
+
+def new_id() -> str:
+    """Return a fresh result id."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> str:
+    """Return the current time as ISO-8601 UTC with a Z suffix, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """One analysis, immutable. ``to_dict`` gives exactly the ``vsa.result/1`` document."""
+
+    mode: str
+    text_input: str | None
+    image: ImageInfo | None
+    text: TextResult | None
+    vision: VisionResult | None
+    fusion: FusionResult | None
+    warnings: tuple[str, ...] = ()
+    text_error: dict[str, str] | None = None
+    vision_error: dict[str, str] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "schema": SCHEMA,
+            "id": self.id,
+            "created_at": self.created_at,
+            "mode": self.mode,
+            "notice": NOTICE,
+            "input": {
+                "text": self.text_input,
+                "image": self.image.to_dict() if self.image else None,
+            },
+            "text": self.text.to_dict() if self.text else None,
+            "vision": self.vision.to_dict() if self.vision else None,
+            "fusion": self.fusion.to_dict() if self.fusion else None,
+            "warnings": list(self.warnings),
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.text_error:
+            d["text_error"] = dict(self.text_error)
+        if self.vision_error:
+            d["vision_error"] = dict(self.vision_error)
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Return the ``vsa.result/1`` JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnalysisResult:
+        """Rebuild a result from its ``vsa.result/1`` document.
+
+        Raises:
+            ValueError: when the document is not a ``vsa.result/1`` result.
+        """
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema={d.get('schema')!r})")
+        inp = d.get("input") or {}
+        image = inp.get("image")
+        return cls(
+            id=str(d["id"]),
+            created_at=str(d["created_at"]),
+            mode=str(d["mode"]),
+            text_input=inp.get("text"),
+            image=ImageInfo.from_dict(image) if image else None,
+            text=TextResult.from_dict(d["text"]) if d.get("text") else None,
+            vision=VisionResult.from_dict(d["vision"]) if d.get("vision") else None,
+            fusion=FusionResult.from_dict(d["fusion"]) if d.get("fusion") else None,
+            warnings=tuple(d.get("warnings", [])),
+            text_error=d.get("text_error"),
+            vision_error=d.get("vision_error"),
+            timings_ms={k: float(v) for k, v in (d.get("timings_ms") or {}).items()},
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> AnalysisResult:
+        """Parse ``vsa.result/1`` JSON text."""
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,138 @@
+"""User preferences in one JSON file shared by the GUI and the CLI (never holds secrets)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vsa_desktop.core.paths import config_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEXT_MODEL = "j-hartmann/emotion-english-distilroberta-base"
+DEFAULT_VISION_MODELS: tuple[str, ...] = (
+    "qwen/qwen3.8-27b",
+    "qwen/qwen3.6-27b",
+    "meta-llama/llama-4-scout-17b-16e-instruct",
+    "meta-llama/llama-4-maverick-17b-128e-instruct",
+)
+TEXT_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
+VISION_BACKENDS = ("auto", "groq", "local", "none")
+SECRET_WORDS = ("key", "token", "secret", "password")
+
+
+@dataclass
+class Settings:
+    """Preferences. Unknown keys in the file are kept out; bad values fall back to defaults."""
+
+    text_model: str = "auto"
+    text_runtime: str = "auto"
+    vision_backend: str = "auto"
+    vision_models: list[str] = field(default_factory=lambda: list(DEFAULT_VISION_MODELS))
+    groq_base_url: str = ""
+    groq_timeout_s: float = 30.0
+    vision_max_side: int = 1568
+    fusion_text_weight: float = 0.5
+    keep_thumbnails: bool = True
+    history_path: str = ""
+    offline: bool = False
+    first_run_notice_dismissed: bool = False
+    export_dir: str = ""
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """(text, vision) fusion weights."""
+        w = min(1.0, max(0.0, float(self.fusion_text_weight)))
+        return w, 1.0 - w
+
+    def effective_text_model(self) -> str:
+        """The text model id: ``VSA_TEXT_MODEL`` wins over the setting."""
+        return os.environ.get("VSA_TEXT_MODEL") or self.text_model
+
+    def effective_offline(self) -> bool:
+        """True when ``VSA_OFFLINE=1`` or the setting says offline."""
+        return os.environ.get("VSA_OFFLINE", "") not in ("", "0") or self.offline
+
+    def vision_model_preference(self) -> list[str]:
+        """The vision model preference list with ``VSA_VISION_MODEL`` first."""
+        first = os.environ.get("VSA_VISION_MODEL")
+        models = [m for m in self.vision_models if m]
+        if first:
+            models = [first] + [m for m in models if m != first]
+        return models
+
+    def validate(self) -> list[str]:
+        """Return a list of problems in user words (empty when all is well)."""
+        problems = []
+        if self.text_runtime not in TEXT_RUNTIMES:
+            problems.append(f"Text runtime must be one of {', '.join(TEXT_RUNTIMES)}.")
+        if self.vision_backend not in VISION_BACKENDS:
+            problems.append(f"Vision backend must be one of {', '.join(VISION_BACKENDS)}.")
+        if not 0.0 <= float(self.fusion_text_weight) <= 1.0:
+            problems.append("The text weight must be between 0 and 1.")
+        if not self.vision_models:
+            problems.append("Give at least one vision model.")
+        if self.groq_base_url and not self.groq_base_url.startswith(("http://", "https://")):
+            problems.append("The base URL must start with http:// or https://.")
+        if not 64 <= int(self.vision_max_side) <= 8192:
+            problems.append("The image size sent to the cloud must be 64 to 8192 pixels.")
+        return problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        names = {f.name for f in dataclasses.fields(cls)}
+        clean = {k: v for k, v in data.items() if k in names and not _looks_secret(k)}
+        defaults = cls()
+        try:
+            settings = cls(**clean)
+        except TypeError:
+            return defaults
+        if settings.validate():
+            log.warning("settings file has invalid values; using defaults for them")
+            for f in dataclasses.fields(cls):
+                candidate = cls(**{**defaults.to_dict(), f.name: getattr(settings, f.name)})
+                if candidate.validate():
+                    setattr(settings, f.name, getattr(defaults, f.name))
+        return settings
+
+
+def _looks_secret(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def settings_path() -> Path:
+    """Path of the settings file."""
+    return config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings file; a missing or broken file gives the defaults (and a log line)."""
+    path = path or settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("could not read settings %s (%s); using defaults", path, exc)
+        return Settings()
+    if not isinstance(data, dict):
+        return Settings()
+    return Settings.from_dict(data)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings file atomically and return its path."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(settings.to_dict(), indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

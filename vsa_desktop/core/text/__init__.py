@@ -1,0 +1,1 @@
+"""Text channel: analyzers that turn text into seven emotion probabilities."""

@@ -1,0 +1,1 @@
+"""Vision channel: backends that turn an image into seven emotion scores."""
