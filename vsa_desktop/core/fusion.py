@@ -8,8 +8,10 @@ Levels (documented thresholds, also in the README):
     divergent   score < 0.40
     mixed       everything else ("mixed signals")
 
-Fused confidence is ``p ** (1.5 - score)`` where ``p`` is the fused top probability: agreement
-above 0.5 raises it (to ``sqrt(p)`` at full agreement), below 0.5 lowers it (to ``p ** 1.5``).
+Fused confidence is ``p ** (1.5 - a)`` where ``p`` is the fused top probability and ``a`` the
+agreement score, halved when the two channels' top labels differ. Agreement above 0.5 raises
+the confidence (to ``sqrt(p)`` at full agreement), below 0.5 lowers it (to ``p ** 1.5``); two
+channels with different top labels never raise it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ def weighted_sum(a: Mapping[str, float], b: Mapping[str, float], wa: float, wb: 
 
 
 def _kl2(p: list[float], m: list[float]) -> float:
-    return math.fsum(pi * math.log2(pi / mi) for pi, mi in zip(p, m, strict=True) if pi > 0)
+    # mi == 0 with pi > 0 only happens for subnormal pi (m = p / 2 underflows): negligible.
+    return math.fsum(
+        pi * math.log2(pi / mi) for pi, mi in zip(p, m, strict=True) if pi > 0 and mi > 0
+    )
 
 
 def js_distance(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -71,9 +76,12 @@ def agreement(a: Mapping[str, float], b: Mapping[str, float]) -> Agreement:
     return Agreement(same_label=same, score=score, level=level)
 
 
-def fused_confidence(top_probability: float, agreement_score: float) -> float:
+def fused_confidence(
+    top_probability: float, agreement_score: float, same_label: bool = True
+) -> float:
     """Confidence of the fused label, raised by agreement and lowered by divergence."""
-    return float(top_probability ** (1.5 - agreement_score))
+    effective = agreement_score if same_label else agreement_score / 2
+    return float(top_probability ** (1.5 - effective))
 
 
 def fuse(
@@ -97,16 +105,23 @@ def fuse(
         label, p = top(scores)
         given = text_confidence if channel == "text" else vision_confidence
         return FusionResult(
-            weights={"text": 1.0 if channel == "text" else 0.0,
-                     "vision": 1.0 if channel == "vision" else 0.0},
+            weights={
+                "text": 1.0 if channel == "text" else 0.0,
+                "vision": 1.0 if channel == "vision" else 0.0,
+            },
             scores={k: float(scores.get(k, 0.0)) for k in EMOTIONS},
-            label=label, confidence=float(given if given is not None else p),
-            agreement=None, single_channel=channel,
+            label=label,
+            confidence=float(given if given is not None else p),
+            agreement=None,
+            single_channel=channel,
         )
     scores = weighted_sum(text, vision, wt, wv)
     agree = agreement(text, vision)
     label, p = top(scores)
     return FusionResult(
-        weights={"text": wt, "vision": wv}, scores=scores, label=label,
-        confidence=fused_confidence(p, agree.score), agreement=agree,
+        weights={"text": wt, "vision": wv},
+        scores=scores,
+        label=label,
+        confidence=fused_confidence(p, agree.score, agree.same_label),
+        agreement=agree,
     )

@@ -85,8 +85,11 @@ def _decode(data: bytes, name: str) -> PILImage.Image:
 
     try:
         with warnings.catch_warnings():
+            # Pillow warns (UserWarning) about damaged EXIF/TIFF tags and skips them; the
+            # pixels are still good, so such photos load instead of failing under -W error.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: PILImage.Image = Image.open(io.BytesIO(data))
             if img.format not in ACCEPTED_FORMATS:
                 raise ImageError(
                     f"{name} is a {img.format} image; use JPEG, PNG, WebP, BMP, GIF or TIFF.",

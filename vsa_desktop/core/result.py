@@ -52,15 +52,22 @@ class TextResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "runtime": self.runtime, "scores": dict(self.scores),
-            "label": self.label, "confidence": self.confidence, "chunks": self.chunks,
+            "model": self.model,
+            "runtime": self.runtime,
+            "scores": dict(self.scores),
+            "label": self.label,
+            "confidence": self.confidence,
+            "chunks": self.chunks,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextResult:
         return cls(
-            model=str(d["model"]), runtime=str(d["runtime"]), scores=_scores(d["scores"]),
-            label=str(d["label"]), confidence=float(d["confidence"]),
+            model=str(d["model"]),
+            runtime=str(d["runtime"]),
+            scores=_scores(d["scores"]),
+            label=str(d["label"]),
+            confidence=float(d["confidence"]),
             chunks=int(d.get("chunks", 1)),
         )
 
@@ -96,16 +103,23 @@ class VisionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "backend": self.backend, "model": self.model, "scores": dict(self.scores),
-            "label": self.label, "confidence": self.confidence,
-            "description": self.description, "faces": [f.to_dict() for f in self.faces],
+            "backend": self.backend,
+            "model": self.model,
+            "scores": dict(self.scores),
+            "label": self.label,
+            "confidence": self.confidence,
+            "description": self.description,
+            "faces": [f.to_dict() for f in self.faces],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VisionResult:
         return cls(
-            backend=str(d["backend"]), model=str(d["model"]), scores=_scores(d["scores"]),
-            label=str(d["label"]), confidence=float(d["confidence"]),
+            backend=str(d["backend"]),
+            model=str(d["model"]),
+            scores=_scores(d["scores"]),
+            label=str(d["label"]),
+            confidence=float(d["confidence"]),
             description=str(d.get("description", "")),
             faces=tuple(Face.from_dict(f) for f in d.get("faces", [])),
         )
@@ -140,7 +154,9 @@ class FusionResult:
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "weights": dict(self.weights), "scores": dict(self.scores), "label": self.label,
+            "weights": dict(self.weights),
+            "scores": dict(self.scores),
+            "label": self.label,
             "confidence": self.confidence,
             "agreement": self.agreement.to_dict() if self.agreement else None,
         }
@@ -153,7 +169,8 @@ class FusionResult:
         agreement = d.get("agreement")
         return cls(
             weights={k: float(v) for k, v in d["weights"].items()},
-            scores=_scores(d["scores"]), label=str(d["label"]),
+            scores=_scores(d["scores"]),
+            label=str(d["label"]),
             confidence=float(d["confidence"]),
             agreement=Agreement.from_dict(agreement) if agreement else None,
             single_channel=d.get("single_channel"),

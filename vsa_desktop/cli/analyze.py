@@ -1,0 +1,130 @@
+"""``vsa analyze``: one text and/or image to a result JSON (kept in history by default)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.pipeline import AnalysisRequest
+    from vsa_desktop.core.settings import Settings
+
+EXIT_OK = 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``analyze``."""
+    p = sub.add_parser(
+        "analyze",
+        help="analyze a text and/or an image; print the result JSON",
+        description="Analyze a text and/or an image and print the vsa.result/1 "
+        "JSON. Scores describe expressed emotion, not inner feelings.",
+    )
+    p.add_argument("--text", help="the text to analyze")
+    p.add_argument("--text-file", type=Path, help="read the text from a UTF-8 file")
+    p.add_argument("--image", type=Path, help="an image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
+    add_model_options(p)
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the result JSON here")
+    p.add_argument(
+        "--chart", type=Path, metavar="OUT", help="also draw the chart to OUT (.png, .svg or .pdf)"
+    )
+    p.add_argument("--no-history", action="store_true", help="do not keep this result in history")
+    p.set_defaults(func=run)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``analyze`` and ``batch``."""
+    p.add_argument("--text-model", help="auto, builtin:lite, a Hugging Face id or a local folder")
+    p.add_argument(
+        "--runtime",
+        choices=("auto", "onnx-int8", "onnx", "torch"),
+        help="text runtime (default: from settings, auto)",
+    )
+    p.add_argument(
+        "--vision",
+        choices=("auto", "groq", "local", "none"),
+        help="vision backend (default: from settings, auto)",
+    )
+    p.add_argument("--weights", help="text,vision fusion weights summing to 1, e.g. 0.5,0.5")
+    p.add_argument("--offline", action="store_true", help="never use the network")
+
+
+def parse_weights(value: str) -> tuple[float, float]:
+    """Parse ``"0.6,0.4"`` into two floats (validation happens in the core)."""
+    from vsa_desktop.core.errors import InputError
+
+    try:
+        text_w, vision_w = (float(x) for x in value.split(","))
+    except ValueError:
+        raise InputError("--weights takes two numbers, text and vision, e.g. 0.5,0.5.") from None
+    return text_w, vision_w
+
+
+def read_text_arg(args: argparse.Namespace) -> str | None:
+    """The text from --text or --text-file (not both)."""
+    from vsa_desktop.core.errors import InputError
+
+    if args.text is not None and args.text_file is not None:
+        raise InputError("Give --text or --text-file, not both.")
+    if args.text_file is None:
+        return args.text
+    try:
+        return args.text_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"The text file {args.text_file} does not exist.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"The text file {args.text_file} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise InputError(
+            f"The text file {args.text_file} cannot be read: {exc.strerror}."
+        ) from None
+
+
+def request_from_args(
+    args: argparse.Namespace,
+    settings: Settings,
+    text: str | None = None,
+    image: Path | None = None,
+) -> AnalysisRequest:
+    """Build an AnalysisRequest from the shared model options and the settings file."""
+    from vsa_desktop.core.pipeline import AnalysisRequest
+
+    return AnalysisRequest(
+        text=text,
+        image=image,
+        text_model=args.text_model or settings.effective_text_model(),
+        text_runtime=args.runtime or settings.text_runtime,
+        vision=args.vision or settings.vision_backend,
+        weights=parse_weights(args.weights) if args.weights else settings.weights,
+        offline=args.offline or settings.effective_offline(),
+        settings=settings,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """``vsa analyze``."""
+    from vsa_desktop.core.pipeline import analyze
+    from vsa_desktop.core.settings import load_settings
+
+    settings = load_settings()
+    request = request_from_args(args, settings, read_text_arg(args), args.image)
+    history = None
+    if not args.no_history:
+        from vsa_desktop.core.history import HistoryStore
+
+        history = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+        if history.recovery_message:
+            print(f"note: {history.recovery_message}", file=sys.stderr)
+    result = analyze(request, history=history, keep_thumbnail=settings.keep_thumbnails)
+    if args.json or args.chart:
+        from vsa_desktop.core.export import export_results
+
+        for out in (args.json, args.chart):
+            if out:
+                export_results([result], out, overwrite=True)
+    print(result.to_json())
+    for warning in result.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,106 @@
+"""``vsa batch``: analyze a CSV or a folder of images, resumably, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vsa_desktop.cli.analyze import add_model_options, request_from_args
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.batch import BatchSummary
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``batch``."""
+    p = sub.add_parser(
+        "batch",
+        help="analyze many items from a CSV or a folder of images",
+        description="INPUT is a CSV with 'text' and/or 'image' columns (image paths relative "
+        "to the CSV; other columns are kept) or a folder of images (a same-name .txt file "
+        "holds an image's text). Re-running with the same outputs skips what is done.",
+    )
+    p.add_argument("input", type=Path, metavar="INPUT")
+    p.add_argument("--jsonl", type=Path, help="write one vsa.result/1 document per line here")
+    p.add_argument("--csv", type=Path, help="write one CSV row per result here")
+    add_model_options(p)
+    p.add_argument("--no-history", action="store_true", help="do not keep results in history")
+    p.set_defaults(func=run)
+
+
+class ProgressBar:
+    """A one-line terminal progress bar on stderr (plain lines when not a terminal)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
+        self.stream, self.width = stream, width
+        self.tty = stream.isatty()
+        self.started = time.perf_counter()
+        self.last_line = 0.0
+
+    def __call__(self, processed: int, total: int, summary: BatchSummary) -> None:
+        now = time.perf_counter()
+        if not self.tty and processed < total and now - self.last_line < 5:
+            return
+        self.last_line = now
+        filled = int(self.width * processed / total) if total else self.width
+        rate = summary.done / (now - self.started) if now > self.started else 0.0
+        line = (
+            f"[{'#' * filled}{'.' * (self.width - filled)}] {processed}/{total} "
+            f"{rate:.1f} items/s, {len(summary.failures)} failed"
+        )
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
+    """The end-of-run summary: counts per label, skipped, failures."""
+    print(
+        f"Analysed {summary.done} of {summary.total} items in {summary.seconds:.1f} s "
+        f"({summary.per_second:.1f} items/s); {summary.skipped} already done, "
+        f"{len(summary.failures)} failed.",
+        file=stream,
+    )
+    if summary.labels:
+        counts = ", ".join(f"{label} {n}" for label, n in summary.labels.most_common())
+        print(f"Fused labels: {counts}.", file=stream)
+    for key, message in summary.failures[:50]:
+        print(f"  failed {key}: {message}", file=stream)
+    if len(summary.failures) > 50:
+        print(f"  ... and {len(summary.failures) - 50} more.", file=stream)
+    if summary.cancelled:
+        print("Stopped early; run the same command again to continue.", file=stream)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``vsa batch``."""
+    from vsa_desktop.core.batch import BatchOutputs, read_items, run_batch
+    from vsa_desktop.core.settings import load_settings
+
+    settings = load_settings()
+    items, extra = read_items(args.input)
+    outputs = BatchOutputs(args.jsonl, args.csv, extra)
+    request_from_args(args, settings)  # validate options before starting
+    history = None
+    if not args.no_history:
+        from vsa_desktop.core.history import HistoryStore
+
+        history = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+    bar = ProgressBar()
+    summary = run_batch(
+        items,
+        outputs,
+        lambda item: request_from_args(args, settings, item.text, item.image),
+        history=history,
+        keep_thumbnail=settings.keep_thumbnails,
+        progress=bar,
+    )
+    bar.close()
+    print_summary(summary)
+    return 0 if not summary.failures else 1

@@ -1,0 +1,298 @@
+"""Chart figures for one result and for the history (plain matplotlib Figure, no pyplot, no Qt).
+
+The same builders serve the GUI canvas (which passes its own figure to redraw into) and the
+exporters (PNG/SVG/PDF through ``Figure.savefig``).
+
+Reading the bars back: every bar group is one entry of ``ax.containers`` whose label is the
+channel ("text", "vision" or "fused"), in canonical emotion order; each bar's gid is
+``"<channel>-<emotion>"``. ``bar_heights(figure)`` returns them as a dict.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.core.taxonomy import EMOTIONS
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.history import HistoryEntry
+
+FIGSIZE = (8.0, 5.0)  # inches: 800 x 500 px at dpi 100
+DPI = 100
+
+# Okabe-Ito palette (safe for the common colour-vision deficiencies), plus hatching so the
+# channels stay apart in greyscale print.
+STYLE: dict[str, dict[str, str]] = {
+    "text": {"color": "#0072B2", "hatch": "//", "name": "Text"},
+    "vision": {"color": "#E69F00", "hatch": "\\\\", "name": "Vision"},
+    "fused": {"color": "#009E73", "hatch": "..", "name": "Fused"},
+}
+LEVEL_WORDS = {
+    "consistent": "consistent",
+    "mixed": "mixed signals",
+    "divergent": "divergent",
+}
+NO_SCORES = "No scores to show"
+NO_HISTORY = "No analyses yet"
+
+
+def new_figure() -> Figure:
+    """Return an empty 8x5-inch figure (800x500 px at dpi 100) with constrained layout."""
+    return Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+
+
+def _prepare(figure: Figure | None) -> Figure:
+    if figure is None:
+        return new_figure()
+    figure.clear()
+    figure.set_layout_engine("constrained")
+    return figure
+
+
+def channels(result: AnalysisResult) -> list[tuple[str, dict[str, float]]]:
+    """The (channel, scores) pairs of ``result`` that are present, in drawing order."""
+    found: list[tuple[str, dict[str, float]]] = []
+    if result.text:
+        found.append(("text", dict(result.text.scores)))
+    if result.vision:
+        found.append(("vision", dict(result.vision.scores)))
+    if result.fusion:
+        found.append(("fused", dict(result.fusion.scores)))
+    return found
+
+
+def result_figure(result: AnalysisResult, figure: Figure | None = None) -> Figure:
+    """Draw the seven scores of each present channel as grouped bars.
+
+    Args:
+        result: the analysis to draw.
+        figure: a figure to clear and redraw into (the GUI canvas's); a new one when None.
+
+    Returns:
+        The figure, with one axes whose ``containers`` are labelled by channel.
+    """
+    figure = _prepare(figure)
+    ax = figure.add_subplot()
+    present = channels(result)
+    if not present:
+        _message(ax, NO_SCORES)
+        return figure
+    width = 0.8 / len(present)
+    for i, (channel, scores) in enumerate(present):
+        _bars(ax, channel, scores, offset=(i - (len(present) - 1) / 2) * width, width=width)
+    ax.set_xticks(range(len(EMOTIONS)), [e.capitalize() for e in EMOTIONS])
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel("Score (emotion expressed)")
+    ax.yaxis.grid(True, color="#cccccc", linewidth=0.6)
+    ax.set_axisbelow(True)
+    handles: list[Any] = [c for c in ax.containers if isinstance(c, BarContainer)]
+    # Above the axes, so it never hides a bar; the title sits at the left of the same band.
+    ax.legend(
+        handles,
+        [_legend_name(result, str(c.get_label())) for c in handles],
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=len(handles),
+        frameon=False,
+        borderaxespad=0.2,
+    )
+    ax.set_title(result_title(result), fontsize=11, loc="left")
+    return figure
+
+
+def _bars(ax: Axes, channel: str, scores: dict[str, float], offset: float, width: float) -> None:
+    style = STYLE[channel]
+    xs = [i + offset for i in range(len(EMOTIONS))]
+    container = ax.bar(
+        xs,
+        [scores[e] for e in EMOTIONS],
+        width=width,
+        label=channel,
+        color=style["color"],
+        hatch=style["hatch"],
+        edgecolor="#222222",
+        linewidth=0.6,
+    )
+    for patch, emotion in zip(container.patches, EMOTIONS, strict=True):
+        patch.set_gid(f"{channel}-{emotion}")
+
+
+def _legend_name(result: AnalysisResult, channel: str) -> str:
+    name = STYLE[channel]["name"]
+    if channel == "fused" and result.fusion and result.fusion.single_channel:
+        return f"{name} ({result.fusion.single_channel} only)"
+    return name
+
+
+def result_title(result: AnalysisResult) -> str:
+    """Two lines: the top label and confidence per channel, then the agreement."""
+    parts = []
+    if result.text:
+        parts.append(f"Text: {result.text.label} {result.text.confidence:.0%}")
+    if result.vision:
+        parts.append(f"Vision: {result.vision.label} {result.vision.confidence:.0%}")
+    if result.fusion:
+        parts.append(f"Fused: {result.fusion.label} {result.fusion.confidence:.0%}")
+    first = "   ".join(parts)
+    fusion = result.fusion
+    if fusion and fusion.agreement:
+        level = LEVEL_WORDS.get(fusion.agreement.level, fusion.agreement.level)
+        second = f"Agreement {fusion.agreement.score:.2f}: {level}"
+    elif fusion and fusion.single_channel:
+        second = f"One channel only ({fusion.single_channel}): no agreement to measure"
+    else:
+        second = "No fused reading"
+    return f"{first}\n{second}"
+
+
+def bar_heights(figure: Figure) -> dict[str, list[float]]:
+    """Return {channel: seven bar heights in canonical order} read back from a result figure."""
+    heights: dict[str, list[float]] = {}
+    for ax in figure.axes:
+        for container in ax.containers:
+            label = str(container.get_label())
+            if isinstance(container, BarContainer) and label in STYLE:
+                heights[label] = [float(p.get_height()) for p in container.patches]
+    return heights
+
+
+def _message(ax: Axes, text: str) -> None:
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        fontsize=16,
+        color="#444444",
+        transform=ax.transAxes,
+    )
+
+
+# ------------------------------------------------------------------------- history
+
+
+def _point(item: AnalysisResult | HistoryEntry) -> tuple[datetime | None, str | None, float | None]:
+    if isinstance(item, AnalysisResult):
+        fusion = item.fusion
+        label = fusion.label if fusion else None
+        score = fusion.agreement.score if fusion and fusion.agreement else None
+    else:
+        label, score = item.fused_label, item.agreement_score
+    return _parse_time(item.created_at), label, score
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def history_figure(
+    items: Sequence[AnalysisResult | HistoryEntry], figure: Figure | None = None
+) -> Figure:
+    """Draw the history: fused label counts (bars) and agreement score over time.
+
+    Args:
+        items: results or history entries, in any order.
+        figure: a figure to clear and redraw into; a new one when None.
+    """
+    figure = _prepare(figure)
+    if not items:
+        _message(figure.add_subplot(), NO_HISTORY)
+        return figure
+    points = [_point(item) for item in items]
+    counts_ax, trend_ax = figure.subplots(1, 2, width_ratios=[1, 1.3])
+    _label_counts(counts_ax, [label for _, label, _ in points])
+    _agreement_trend(trend_ax, [(t, s) for t, _, s in points if t is not None and s is not None])
+    noun = "analysis" if len(items) == 1 else "analyses"
+    figure.suptitle(f"History: {len(items)} {noun}", fontsize=12)
+    return figure
+
+
+def _label_counts(ax: Axes, labels: list[str | None]) -> None:
+    counts = Counter(label for label in labels if label)
+    container = ax.bar(
+        range(len(EMOTIONS)),
+        [counts.get(e, 0) for e in EMOTIONS],
+        label="fused",
+        color=STYLE["fused"]["color"],
+        hatch=STYLE["fused"]["hatch"],
+        edgecolor="#222222",
+        linewidth=0.6,
+    )
+    for patch, emotion in zip(container.patches, EMOTIONS, strict=True):
+        patch.set_gid(f"count-{emotion}")
+    ax.set_xticks(range(len(EMOTIONS)), [e.capitalize() for e in EMOTIONS], rotation=45, ha="right")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("Analyses")
+    ax.set_title("Fused label", fontsize=11)
+
+
+def _agreement_trend(ax: Axes, points: list[tuple[datetime, float]]) -> None:
+    ax.set_title("Agreement between text and image", fontsize=11)
+    ax.set_ylim(-0.03, 1.03)  # a score of exactly 0 or 1 stays visible
+    ax.set_ylabel("Agreement score")
+    if not points:
+        ax.text(
+            0.5,
+            0.5,
+            "No two-channel analyses yet",
+            ha="center",
+            va="center",
+            color="#444444",
+            transform=ax.transAxes,
+        )
+        ax.set_xticks([])
+        return
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+
+    points.sort()
+    times = [t for t, _ in points]
+    scores = [s for _, s in points]
+    ax.plot(
+        date2num(times),
+        scores,
+        color=STYLE["text"]["color"],
+        linewidth=1.0,
+        marker="o",
+        markersize=4,
+        label="agreement",
+        gid="agreement",
+    )
+    from vsa_desktop.core.fusion import CONSISTENT_MIN, DIVERGENT_BELOW
+
+    for level, y, va in (
+        (f"consistent ≥ {CONSISTENT_MIN:.2f}", CONSISTENT_MIN, "bottom"),
+        (f"divergent < {DIVERGENT_BELOW:.2f}", DIVERGENT_BELOW, "top"),
+    ):
+        ax.axhline(y, color="#888888", linewidth=0.8, linestyle="--")
+        ax.text(
+            0.99,
+            y,
+            level,
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va=va,
+            fontsize=8,
+            color="#555555",
+        )
+    ax.yaxis.grid(True, color="#cccccc", linewidth=0.6)
+
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -1,0 +1,238 @@
+"""The one analysis call used by the GUI worker, the CLI and the tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vsa_desktop.core import fusion
+from vsa_desktop.core.cancel import CancelToken, ProgressCallback, check
+from vsa_desktop.core.errors import InputError, VisionError, VsaError
+from vsa_desktop.core.imaging import LoadedImage, load_image
+from vsa_desktop.core.result import AnalysisResult, TextResult, VisionResult
+from vsa_desktop.core.settings import Settings
+from vsa_desktop.core.text.base import check_text
+from vsa_desktop.core.text.loader import LITE_ID, load_text_analyzer, resolve_model
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.history import HistoryStore
+
+log = logging.getLogger(__name__)
+
+LITE_NOTE = (
+    "Text read by the built-in lite model (smaller, less accurate); download the full "
+    "DistilRoBERTa model with `vsa models download` for better text scores."
+)
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What to analyze and how.
+
+    ``text=None`` means no text; an empty string is an input error. ``image`` is a path or
+    the image's bytes (``image_name`` names pasted bytes).
+    """
+
+    text: str | None = None
+    image: str | Path | bytes | None = None
+    image_name: str | None = None
+    text_model: str = "auto"
+    text_runtime: str = "auto"
+    vision: str = "auto"
+    weights: tuple[float, float] = fusion.DEFAULT_WEIGHTS
+    offline: bool = False
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class _Run:
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    text_error: dict[str, str] | None = None
+    vision_error: dict[str, str] | None = None
+    image: LoadedImage | None = None
+
+
+def analyze(
+    request: AnalysisRequest,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    history: HistoryStore | None = None,
+    keep_thumbnail: bool = True,
+    text_result: TextResult | None = None,
+) -> AnalysisResult:
+    """Run one analysis: intake, text channel, vision channel, fusion.
+
+    A failing channel does not fail the analysis when the other one works: its reason goes
+    into ``warnings`` and ``text_error``/``vision_error``.
+
+    Args:
+        request: what to analyze and how.
+        cancel: checked between stages.
+        progress: called with (stage, fraction) as stages start.
+        history: when given, the result is added to it (with a thumbnail of the image when
+            ``keep_thumbnail``); a failed write becomes a warning, the result is still returned.
+        text_result: the text channel's result when the caller already has it (batch runs
+            analyze texts in groups for speed); the text model is then not called again.
+
+    Raises:
+        InputError: nothing to analyze, empty text, a bad image, bad weights.
+        VsaError: the only requested channel failed (e.g. text model missing).
+        Cancelled: ``cancel`` was set; checked between stages.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda stage, fraction: None)
+    weights = _validate(request)
+    run = _Run()
+    if request.image is not None:
+        report("image", 0.0)
+        t0 = time.perf_counter()
+        run.image = load_image(request.image, request.image_name)
+        run.timings["image"] = _ms(t0)
+    check(cancel)
+    text: TextResult | None
+    if text_result is not None:
+        text = text_result
+    elif request.text is not None:
+        text = _text_channel(request, run, report)
+    else:
+        text = None
+    check(cancel)
+    vision = _vision_channel(request, run, report, cancel) if run.image else None
+    check(cancel)
+    report("fusion", 0.0)
+    fused = fusion.fuse(
+        text.scores if text else None,
+        vision.scores if vision else None,
+        weights,
+        text.confidence if text else None,
+        vision.confidence if vision else None,
+    )
+    if fused is None:
+        raise _nothing_worked(run)
+    if text and not vision and run.image is not None:
+        run.warnings.append("The image channel was not used; this reading is from the text alone.")
+    if vision and not text and request.text is not None:
+        run.warnings.append("The text channel was not used; this reading is from the image alone.")
+    run.timings["total"] = _ms(started)
+    result = AnalysisResult(
+        mode=_mode(text, vision),
+        text_input=request.text,
+        image=run.image.info if run.image else None,
+        text=text,
+        vision=vision,
+        fusion=fused,
+        warnings=tuple(run.warnings),
+        text_error=run.text_error,
+        vision_error=run.vision_error,
+        timings_ms=run.timings,
+    )
+    if history is not None:
+        result = _keep(result, history, run.image if keep_thumbnail else None)
+    report("done", 1.0)
+    return result
+
+
+def _keep(
+    result: AnalysisResult, history: HistoryStore, image: LoadedImage | None
+) -> AnalysisResult:
+    """Add ``result`` to history; a failure becomes a warning on the returned result."""
+    try:
+        history.add(
+            result,
+            thumbnail_source=image.pixels if image else None,
+            keep_thumbnail=image is not None,
+        )
+    except VsaError as exc:
+        log.warning("history write failed: %s (%s)", exc.message, exc.detail)
+        return dataclasses.replace(
+            result, warnings=(*result.warnings, f"Not saved to history: {exc.message}")
+        )
+    return result
+
+
+def _validate(request: AnalysisRequest) -> tuple[float, float]:
+    if request.text is None and request.image is None:
+        raise InputError("Nothing to analyze: give a text, an image, or both.")
+    if request.text is not None:
+        check_text(request.text)
+    try:
+        return fusion.check_weights(*request.weights)
+    except ValueError as exc:
+        raise InputError(f"Bad fusion weights: {exc}.") from None
+
+
+def _text_channel(
+    request: AnalysisRequest, run: _Run, report: ProgressCallback
+) -> TextResult | None:
+    assert request.text is not None
+    report("text", 0.0)
+    t0 = time.perf_counter()
+    try:
+        analyzer = load_text_analyzer(request.text_model, request.text_runtime)
+        result = analyzer.analyze(request.text)
+    except VsaError as exc:
+        if request.image is None:
+            raise
+        log.warning("text channel failed: %s (%s)", exc.message, exc.detail)
+        run.text_error = exc.to_dict()
+        run.warnings.append(f"Text channel failed: {exc.message}")
+        return None
+    finally:
+        run.timings["text"] = _ms(t0)
+    if result.model == LITE_ID and resolve_model(request.text_model) == LITE_ID:
+        run.warnings.append(LITE_NOTE)
+    return result
+
+
+def _vision_channel(
+    request: AnalysisRequest, run: _Run, report: ProgressCallback, cancel: CancelToken | None
+) -> VisionResult | None:
+    from vsa_desktop.core.vision.select import choose_backend
+
+    assert run.image is not None
+    report("vision", 0.0)
+    t0 = time.perf_counter()
+    try:
+        backend, reason = choose_backend(request.vision, request.settings, request.offline)
+        if backend is None:
+            run.warnings.append(reason or "The vision channel was not used.")
+            return None
+        return backend.analyze(run.image, run.warnings, cancel)
+    except VisionError as exc:
+        if exc.kind != "no_face" and request.text is None:
+            raise
+        log.warning("vision channel failed: %s (%s)", exc.message, exc.detail)
+        run.vision_error = exc.to_dict()
+        run.warnings.append(
+            exc.message if exc.kind == "no_face" else f"Vision channel failed: {exc.message}"
+        )
+        return None
+    except VsaError as exc:
+        if request.text is None:
+            raise
+        run.vision_error = exc.to_dict()
+        run.warnings.append(f"Vision channel failed: {exc.message}")
+        return None
+    finally:
+        run.timings["vision"] = _ms(t0)
+
+
+def _nothing_worked(run: _Run) -> VsaError:
+    reasons = [w for w in run.warnings]
+    return VsaError(" ".join(reasons) or "Neither channel produced a reading.", kind="no_result")
+
+
+def _mode(text: TextResult | None, vision: VisionResult | None) -> str:
+    if text and vision:
+        return "multimodal"
+    return "text-only" if text else "image-only"
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
