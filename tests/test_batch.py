@@ -1,0 +1,176 @@
+"""Batch runs: CSV and folder inputs, outputs, resume, bad rows, and the CLI front."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, SHARED
+from vsa_desktop.core.batch import BatchOutputs, read_items, run_batch
+from vsa_desktop.core.errors import InputError
+from vsa_desktop.core.history import HistoryStore
+from vsa_desktop.core.pipeline import AnalysisRequest
+
+DEV_TSV = SHARED / "data" / "goemotions-ekman" / "dev.tsv"
+
+
+def dev_texts(n: int) -> list[str]:
+    if not DEV_TSV.exists():
+        pytest.skip(f"{DEV_TSV} is not here")
+    with DEV_TSV.open(encoding="utf-8") as f:
+        return [line.split("\t")[0] for _, line in zip(range(n), f)]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def batch_csv(tmp_path: Path) -> Path:
+    shutil.copy(DATA / "astronaut.png", tmp_path / "astronaut.png")
+    rows = [
+        {"id": f"r{i}", "gold": "joy", "text": t, "image": ""} for i, t in enumerate(dev_texts(200))
+    ]
+    rows[3]["image"] = "astronaut.png"
+    rows[7]["image"] = "astronaut.png"
+    rows[11]["image"] = "missing.jpg"  # a bad row: reported, skipped
+    rows[12]["text"] = '=HYPERLINK("http://x")'
+    return write_csv(tmp_path / "items.csv", rows)
+
+
+def request_for(model: Path):
+    return lambda item: AnalysisRequest(
+        text=item.text, image=item.image, text_model=str(model), vision="local", offline=True
+    )
+
+
+def test_csv_items_keep_extra_columns_and_resolve_images(batch_csv: Path) -> None:
+    items, extra = read_items(batch_csv)
+    assert len(items) == 200 and extra == ["id", "gold"]
+    assert items[3].image == batch_csv.parent / "astronaut.png"
+    assert items[0].extra == {"id": "r0", "gold": "joy"}
+    assert len({item.key for item in items}) == 200
+
+
+def test_batch_of_200_completes_then_resumes(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    items, extra = read_items(batch_csv)
+    jsonl, out_csv = tmp_path / "out.jsonl", tmp_path / "out.csv"
+    store = HistoryStore()
+    seen: list[int] = []
+    summary = run_batch(
+        items,
+        BatchOutputs(jsonl, out_csv, extra),
+        request_for(tiny_model_dir),
+        history=store,
+        progress=lambda n, total, s: seen.append(n),
+    )
+    assert summary.done == 199 and summary.skipped == 0
+    assert [key for key, _ in summary.failures] == [items[11].key]
+    assert "does not exist" in summary.failures[0][1]
+    assert sum(summary.labels.values()) == 199 and seen[-1] == 200
+    docs = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert len(docs) == 199 and all(d["schema"] == "vsa.result/1" for d in docs)
+    by_key = {d["batch"]["key"]: d for d in docs}
+    assert by_key[items[3].key]["mode"] == "multimodal"
+    assert by_key[items[3].key]["vision"]["label"] == "happy"
+    assert by_key[items[0].key]["batch"]["extra"] == {"id": "r0", "gold": "joy"}
+    with out_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 199 and rows[0]["id"] == "r0" and rows[0]["gold"] == "joy"
+    assert next(r for r in rows if r["id"] == "r12")["text"].startswith("'=")
+    assert store.count() == 199
+
+    again = run_batch(items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir))
+    assert again.done == 0 and again.skipped == 199 and len(again.failures) == 1
+    assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 199
+
+
+def test_grouped_text_results_equal_single_analysis(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from vsa_desktop.core.pipeline import analyze
+
+    items, extra = read_items(batch_csv)
+    items = items[:20]
+    jsonl = tmp_path / "o.jsonl"
+    run_batch(items, BatchOutputs(jsonl, None, extra), request_for(tiny_model_dir))
+    docs = [json.loads(x) for x in jsonl.read_text(encoding="utf-8").splitlines()]
+    single = analyze(request_for(tiny_model_dir)(items[5]))
+    assert single.text is not None
+    assert docs[5]["text"]["scores"] == pytest.approx(single.text.scores, abs=1e-5)
+
+
+def test_torn_last_line_and_csv_gap_are_repaired_on_resume(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    items, extra = read_items(batch_csv)
+    items = items[:6]
+    jsonl, out_csv = tmp_path / "o.jsonl", tmp_path / "o.csv"
+    run_batch(items[:4], BatchOutputs(jsonl, None, extra), request_for(tiny_model_dir))
+    with jsonl.open("a", encoding="utf-8") as f:
+        f.write('{"schema": "vsa.res')  # killed mid-write
+    summary = run_batch(items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir))
+    assert summary.skipped == 4 and summary.done == 2
+    docs = [json.loads(x) for x in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert len(docs) == 6
+    with out_csv.open(encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 6  # 4 copied from the JSONL, 2 new
+
+
+def test_folder_input_pairs_images_with_text(tmp_path: Path) -> None:
+    shutil.copy(DATA / "astronaut.png", tmp_path / "a.png")
+    shutil.copy(DATA / "astronaut.png", tmp_path / "b.jpg.png")
+    (tmp_path / "a.txt").write_text("What a day!", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("ignored")
+    items, extra = read_items(tmp_path)
+    assert [i.key for i in items] == ["a.png", "b.jpg.png"] and extra == []
+    assert items[0].text == "What a day!" and items[1].text is None
+
+
+def test_bad_inputs_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_items(tmp_path / "nope.csv")
+    bad = write_csv(tmp_path / "bad.csv", [{"caption": "x"}])
+    with pytest.raises(InputError, match="'text' and/or an 'image' column"):
+        read_items(bad)
+    with pytest.raises(InputError, match="output"):
+        BatchOutputs(None, None, [])
+
+
+def test_cli_batch_and_history_round_trip(
+    tmp_path: Path, tiny_model_dir: Path, vsa_home: Path
+) -> None:
+    rows = [{"text": t} for t in dev_texts(12)]
+    source = write_csv(tmp_path / "in.csv", rows)
+    env = {**os.environ, "VSA_HOME": str(vsa_home)}
+
+    def vsa(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vsa_desktop.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    out = tmp_path / "out.jsonl"
+    first = vsa("batch", str(source), "--jsonl", str(out), "--text-model", str(tiny_model_dir))
+    assert first.returncode == 0, first.stderr
+    assert "Analysed 12 of 12" in first.stderr
+    second = vsa("batch", str(source), "--jsonl", str(out), "--text-model", str(tiny_model_dir))
+    assert "12 already done" in second.stderr and "Analysed 0 of 12" in second.stderr
+    listing = vsa("history", "list", "--json", "--limit", "100")
+    assert len(listing.stdout.splitlines()) == 12
