@@ -1,0 +1,420 @@
+"""Train the built-in lite text emotion model (builtin:lite) on GoEmotions (Ekman labels).
+
+Usage:
+    python scripts/train_lite_text.py [--data ../shared/data/goemotions-ekman]
+                                      [--out resources/models/text-lite]
+
+Method: word 1-2-grams and character 2-5-grams inside words (featuriser shared with the app:
+``vsa_desktop/core/text/lite_features.py``), sublinear tf x idf, each block L2-normalised,
+vocabulary pruned by document frequency; multinomial logistic regression with L2 penalty (fitted
+with SciPy's L-BFGS at training time only). A row with k gold labels becomes k weighted copies, one per label, each with
+sample weight 1/k, so the loss is the cross-entropy against the soft target that spreads the
+row's unit mass evenly over its labels. The regularisation strength C is chosen on dev.tsv
+(accuracy, any-match rule). A seeded 10% of train.tsv is held out from fitting and used only
+to fit the softmax temperature (calibration); dev metrics are then measured on the shipped
+float16 file through the app's own analyzer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import eval_text  # noqa: E402
+
+from vsa_desktop.core.taxonomy import EMOTIONS  # noqa: E402
+from vsa_desktop.core.text.lite import (  # noqa: E402
+    LiteModel,
+    LiteTextAnalyzer,
+    read_model,
+    save_model,
+)
+from vsa_desktop.core.text.lite_features import (  # noqa: E402
+    FeatureConfig,
+    Vocabulary,
+    char_grams,
+    featurize,
+    tokenize,
+    word_counts,
+    word_grams,
+)
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "goemotions-ekman"
+DEFAULT_OUT = ROOT / "resources" / "models" / "text-lite"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Training settings; the defaults are the shipped model's."""
+
+    seed: int = 20260
+    calib_fraction: float = 0.10
+    min_df_word: int = 3
+    min_df_char: int = 5
+    max_words: int = 60_000
+    max_chars: int = 120_000
+    c_grid: tuple[float, ...] = (0.5, 1.0, 2.0)
+    max_iter: int = 150
+    config: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Texts with their gold label indices (into ``labels``)."""
+
+    texts: list[str]
+    labels: list[tuple[int, ...]]
+
+
+def read_rows(path: Path, limit: int = 0) -> Rows:
+    """Read a GoEmotions TSV: text, comma-separated label ids, comment id."""
+    texts, labels = [], []
+    for line in path.read_text("utf-8").splitlines():
+        parts = line.split("\t")
+        texts.append(parts[0])
+        labels.append(tuple(int(i) for i in parts[1].split(",")))
+        if limit and len(texts) >= limit:
+            break
+    return Rows(texts, labels)
+
+
+def read_label_names(data: Path) -> list[str]:
+    """Return the class names in ``labels.txt`` order."""
+    return [n.strip() for n in (data / "labels.txt").read_text("utf-8").splitlines() if n.strip()]
+
+
+def _top_by_df(df: Counter[str], min_df: int, cap: int) -> list[str]:
+    """Keep n-grams seen in at least ``min_df`` texts, the ``cap`` most frequent (ties: text)."""
+    kept = [(-count, gram) for gram, count in df.items() if count >= min_df]
+    kept.sort()
+    return [gram for _, gram in kept[:cap]]
+
+
+def build_vocabulary(texts: Sequence[str], s: Settings) -> Vocabulary:
+    """Build the pruned vocabulary and smoothed IDF (stored as float16) from ``texts``."""
+    cfg = s.config
+    word_df: Counter[str] = Counter()
+    char_df: Counter[str] = Counter()
+    for text in texts:
+        tokens = tokenize(text)
+        word_df.update(set(word_grams(tokens, cfg.word_max_n)))
+        grams: set[str] = set()
+        for word in word_counts(tokens):
+            grams.update(char_grams(word, cfg.char_min_n, cfg.char_max_n))
+        char_df.update(grams)
+    words = _top_by_df(word_df, s.min_df_word, s.max_words)
+    chars = _top_by_df(char_df, s.min_df_char, s.max_chars)
+    n = len(texts)
+    df = np.array([word_df[g] for g in words] + [char_df[g] for g in chars], dtype=np.float64)
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    # Round IDF as the file stores it, so training sees exactly what inference computes.
+    idf = idf.astype(np.float16).astype(np.float64)
+    return Vocabulary(
+        config=cfg,
+        words={g: i for i, g in enumerate(words)},
+        chars={g: i for i, g in enumerate(chars)},
+        idf=idf,
+    )
+
+
+def feature_matrix(texts: Sequence[str], vocab: Vocabulary):  # -> scipy.sparse.csr_matrix
+    """Featurise ``texts`` with the app's own featuriser into a CSR matrix."""
+    from scipy import sparse
+
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        idx, val = featurize(text, vocab)
+        indices.append(idx)
+        values.append(val)
+        indptr.append(indptr[-1] + len(idx))
+    return sparse.csr_matrix(
+        (np.concatenate(values), np.concatenate(indices), np.array(indptr)),
+        shape=(len(texts), vocab.size),
+    )
+
+
+def soft_targets(labels: Sequence[tuple[int, ...]], k: int) -> np.ndarray:
+    """Return the (n, k) soft target matrix (1/k on each of a row's gold labels)."""
+    target = np.zeros((len(labels), k))
+    for i, gold in enumerate(labels):
+        target[i, list(gold)] = 1.0 / len(gold)
+    return target
+
+
+def fit_softmax(x, target: np.ndarray, c: float, s: Settings, start=None) -> np.ndarray:
+    """Fit L2-regularised multinomial logistic regression on soft targets.
+
+    Minimises mean soft-target cross-entropy + ||W||^2 / (2 C n) with L-BFGS (scipy);
+    identical to scikit-learn's LogisticRegression(C) on rows duplicated per label with
+    sample weight 1/k, and several times faster here. Deterministic.
+
+    Returns:
+        The flat parameter vector: weights (features x classes, row-major) then biases.
+    """
+    from scipy.optimize import minimize
+
+    n, v = x.shape
+    k = target.shape[1]
+    xt = x.T.tocsr()
+    alpha = 1.0 / (c * n)
+
+    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: v * k].reshape(v, k)
+        z = x @ w + theta[v * k :]
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -(target * logp).sum() / n + 0.5 * alpha * float((w * w).sum())
+        g = (np.exp(logp) - target) / n
+        return loss, np.concatenate([(xt @ g + alpha * w).ravel(), g.sum(axis=0)])
+
+    theta0 = np.zeros(v * k + k) if start is None else start
+    res = minimize(
+        loss_grad,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": s.max_iter, "gtol": 1e-5},
+    )
+    return res.x
+
+
+def split_params(theta: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (weights, bias) from a flat parameter vector."""
+    return theta[:-k].reshape(-1, k), theta[-k:]
+
+
+def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
+    """Return the temperature minimising soft-target NLL of softmax(logits / T)."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-(target * logp).sum(axis=1).mean())
+
+    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(res.x))
+
+
+def any_match_accuracy(probs: np.ndarray, labels: Sequence[tuple[int, ...]]) -> float:
+    """Accuracy where a prediction matching any gold label is correct."""
+    pred = probs.argmax(axis=1)
+    return float(np.mean([p in gold for p, gold in zip(pred, labels, strict=True)]))
+
+
+def split_train(n: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Return (fit, calibration) row indices of a seeded random split."""
+    order = np.random.default_rng(s.seed).permutation(n)
+    n_cal = round(n * s.calib_fraction)
+    return np.sort(order[n_cal:]), np.sort(order[:n_cal])
+
+
+def train(
+    train_rows: Rows, dev_rows: Rows, labels: Sequence[str], s: Settings, log=print
+) -> tuple[LiteModel, dict]:
+    """Train, select C on dev, calibrate on the held-out split; return model and report."""
+    fit_idx, cal_idx = split_train(len(train_rows.texts), s)
+    fit_texts = [train_rows.texts[i] for i in fit_idx]
+    fit_labels = [train_rows.labels[i] for i in fit_idx]
+    cal_labels = [train_rows.labels[i] for i in cal_idx]
+    t0 = time.perf_counter()
+    vocab = build_vocabulary(fit_texts, s)
+    x_fit = feature_matrix(fit_texts, vocab)
+    x_cal = feature_matrix([train_rows.texts[i] for i in cal_idx], vocab)
+    x_dev = feature_matrix(dev_rows.texts, vocab)
+    log(
+        f"vocabulary {len(vocab.words)} word + {len(vocab.chars)} char n-grams "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
+    k = len(labels)
+    target = soft_targets(fit_labels, k)
+    best, theta = None, None
+    selection = []
+    for c in sorted(s.c_grid):  # weakest C first; each fit warm-starts the next
+        t1 = time.perf_counter()
+        theta = fit_softmax(x_fit, target, c, s, start=theta)
+        w, b = split_params(theta, k)
+        acc = any_match_accuracy(x_dev @ w + b, dev_rows.labels)
+        selection.append({"C": c, "dev_accuracy": round(acc, 4)})
+        log(f"C={c:g}: dev accuracy {acc:.4f} ({time.perf_counter() - t1:.1f} s)")
+        if best is None or acc > best[0]:
+            best = (acc, c, w, b)
+    assert best is not None
+    _, c, w, b = best
+    temperature = fit_temperature(x_cal @ w + b, soft_targets(cal_labels, k))
+    log(f"chosen C={c:g}; temperature {temperature:.3f} (fitted on {len(cal_idx)} held-out rows)")
+    model = LiteModel(
+        vocab=vocab,
+        weights=w.astype(np.float32),
+        bias=b.astype(np.float32),
+        temperature=temperature,
+        labels=tuple(labels),
+        meta={"C": c, "seed": s.seed, "fit_rows": len(fit_idx), "calibration_rows": len(cal_idx)},
+    )
+    return model, {"selection": selection, "C": c, "temperature": temperature}
+
+
+def dev_metrics(analyzer: LiteTextAnalyzer, dev: Rows, labels: Sequence[str]) -> dict:
+    """Measure the shipped model on dev: metrics before/after calibration and latency."""
+    golds = [eval_text._to_keys([labels[i] for i in gold], "dev") for gold in dev.labels]
+    logits = np.array([analyzer.logits(t) for t in dev.texts])
+    out: dict = {}
+    for name, temp in (("uncalibrated", 1.0), ("calibrated", analyzer.temperature)):
+        z = logits / temp
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        preds = [EMOTIONS[i] for i in p.argmax(axis=1)]
+        correct = [pr in g for pr, g in zip(preds, golds, strict=True)]
+        out[f"ece_{name}"] = eval_text.expected_calibration_error(list(p.max(axis=1)), correct)
+    out.update(eval_text.score(preds, golds))
+    majority = eval_text.majority_label(golds)
+    out["majority_label"] = majority
+    out["majority"] = eval_text.score([majority] * len(golds), golds)
+    times = []
+    for text in dev.texts[:1000]:
+        t0 = time.perf_counter()
+        analyzer.analyze(text)
+        times.append(1000 * (time.perf_counter() - t0))
+    out["latency_ms_median"] = statistics.median(times)
+    out["latency_ms_p95"] = sorted(times)[int(0.95 * len(times))]
+    return out
+
+
+def measure_load_ms(path: Path, repeats: int = 5) -> float:
+    """Median time to load the model file into an analyzer, in ms."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        LiteTextAnalyzer(read_model(path))
+        times.append(1000 * (time.perf_counter() - t0))
+    return statistics.median(times)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train, write model.npz and MODEL_CARD.md, print the dev report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N train rows")
+    args = parser.parse_args(argv)
+    if not (args.data / "train.tsv").is_file():
+        print(f"error: {args.data / 'train.tsv'} not found; pass --data DIR.", file=sys.stderr)
+        return 2
+    s = Settings()
+    labels = read_label_names(args.data)
+    train_rows = read_rows(args.data / "train.tsv", args.limit)
+    dev_rows = read_rows(args.data / "dev.tsv")
+    t0 = time.perf_counter()
+    model, report = train(train_rows, dev_rows, labels, s)
+    train_s = time.perf_counter() - t0
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "model.npz"
+    save_model(path, model)
+    analyzer = LiteTextAnalyzer(read_model(path))
+    metrics = dev_metrics(analyzer, dev_rows, labels)
+    metrics["load_ms"] = measure_load_ms(path)
+    metrics["size_bytes"] = path.stat().st_size
+    metrics["train_seconds"] = train_s
+    summary = {k: v for k, v in metrics.items() if k not in ("confusion", "majority")}
+    summary["majority_accuracy"] = metrics["majority"]["accuracy"]
+    summary["majority_macro_f1"] = metrics["majority"]["macro_f1"]
+    print(json.dumps(summary, indent=1))
+    print(eval_text.format_confusion(metrics["confusion"]))
+    (args.out / "MODEL_CARD.md").write_text(
+        model_card(model, report, metrics, train_rows, dev_rows), "utf-8"
+    )
+    return 0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def model_card(model: LiteModel, report: dict, m: dict, train_rows: Rows, dev: Rows) -> str:
+    """Return MODEL_CARD.md for the trained model."""
+    cfg = model.vocab.config
+    recall = "\n".join(f"| {k} | {_pct(m['recall'][k])} |" for k in EMOTIONS if k in m["recall"])
+    grid = ", ".join(f"C={r['C']:g}: {_pct(r['dev_accuracy'])}" for r in report["selection"])
+    maj = m["majority"]
+    return f"""# builtin:lite: the built-in text emotion model
+
+A small text emotion model that ships inside VSA Desktop and needs nothing but NumPy. The app
+uses it when the DistilRoBERTa model (`j-hartmann/emotion-english-distilroberta-base`) is not
+available. It is **lighter and less accurate** than DistilRoBERTa; results name it
+`builtin:lite` (runtime `numpy`) so that nobody mistakes one for the other.
+
+Generated by `scripts/train_lite_text.py` (seed {model.meta["seed"]}); rerun it to rebuild
+this file and `model.npz`.
+
+## Data
+GoEmotions (Demszky et al., 2020, "GoEmotions: A Dataset of Fine-Grained Emotions",
+ACL 2020; Apache-2.0), English Reddit comments, its 27 emotions folded onto Ekman's six plus
+neutral by the official `ekman_mapping.json`: anger, disgust, fear, joy, neutral, sadness,
+surprise, mapped onto the app's keys angry, disgust, fear, happy, neutral, sad, surprise.
+Train split {len(train_rows.texts):,} rows ({model.meta["fit_rows"]:,} to fit the weights,
+{model.meta["calibration_rows"]:,} held out at random for calibration only); dev split
+{len(dev.texts):,} rows for model selection and the numbers below. The test split was not used.
+
+## Method
+- Features (`vsa_desktop/core/text/lite_features.py`, the same code at training and in the
+  app): NFKC normalisation, case folding, emoji variation selectors dropped; tokens are words
+  of any script or single punctuation/emoji characters; word 1-{cfg.word_max_n}-grams and
+  character {cfg.char_min_n}-{cfg.char_max_n}-grams inside space-padded words; sublinear tf x
+  smoothed idf; the word block and the character block are each L2-normalised.
+- Vocabulary pruned by document frequency: {len(model.vocab.words):,} word n-grams and
+  {len(model.vocab.chars):,} character n-grams.
+- Classifier: multinomial logistic regression, L2 penalty; C chosen on dev by accuracy
+  ({grid}); chosen C={report["C"]:g}.
+- Multi-label rows ({sum(len(g) > 1 for g in train_rows.labels):,} of the train rows have 2-3
+  labels): the target is a soft distribution with 1/k on each of the k gold labels (the same
+  as k copies of the row, one per label, each with weight 1/k).
+- Calibration: temperature scaling, T = {model.temperature:.3f}, fitted by soft-target
+  log-loss on the held-out train rows (not on dev, so the dev ECE below is honest).
+- Stored as float16 weights and IDF, a newline-joined vocabulary, no pickles.
+
+## Dev results (the shipped float16 file, through the app's analyzer)
+Multi-label dev rows count as correct when the prediction matches any gold label.
+
+| metric | builtin:lite | majority baseline (always {m["majority_label"]}) |
+|---|---|---|
+| accuracy | {_pct(m["accuracy"])} | {_pct(maj["accuracy"])} |
+| macro-F1 | {_pct(m["macro_f1"])} | {_pct(maj["macro_f1"])} |
+| ECE (15 bins, top label), before calibration | {m["ece_uncalibrated"]:.4f} | |
+| ECE (15 bins, top label), after calibration | {m["ece_calibrated"]:.4f} | |
+
+| class | recall |
+|---|---|
+{recall}
+
+## Size and speed
+- `model.npz`: {m["size_bytes"] / 1e6:.2f} MB.
+- Load: {m["load_ms"]:.0f} ms (median of 5); per text: {m["latency_ms_median"]:.2f} ms median,
+  {m["latency_ms_p95"]:.2f} ms 95th percentile over 1,000 dev texts (one at a time), on the
+  2-core development machine while other jobs were running.
+
+## Limits
+- Trained on English Reddit comments: other languages, registers and domains are read
+  poorly (a text in another script mostly falls back to the class priors).
+- It reads the emotion a text *expresses*, not the writer's inner state.
+- A bag of n-grams: no sense of word order beyond pairs, so negation, sarcasm and irony
+  often fool it. Long texts are read as one bag, not window by window.
+- Rare classes (fear, disgust) have few training examples and low recall.
+- GoEmotions labels come from crowd raters and are noisy; it carries their biases.
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
