@@ -1,0 +1,174 @@
+"""Render the main window offscreen at 1280x800 in its key states into docs/screenshots/.
+
+Every result is a real analysis: the built-in lite text model and the local face model on
+tests/data/astronaut.png. Run: ``python scripts/screenshots.py [--out docs/screenshots]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGE = ROOT / "tests" / "data" / "astronaut.png"
+SIZE = (1280, 800)
+HAPPY = "Finally made it to the launch pad. Best day of my life, I'm so happy and proud!"
+SAD = "I feel so alone and sad since she left. Nothing matters anymore."
+HISTORY_TEXTS = (
+    "Stop lying to me, I am furious about what you did.",
+    "Wow, I did not expect that at all!",
+    "The meeting is at three o'clock in room 4.",
+    "I am terrified of what comes next.",
+)
+
+
+def _setup(out: Path) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["VSA_HOME"] = tempfile.mkdtemp(prefix="vsa-shots-")
+    os.environ["VSA_NO_DIALOGS"] = "1"
+    out.mkdir(parents=True, exist_ok=True)
+
+
+TEXT_MODEL = ["builtin:lite"]
+
+
+def _window(**settings: object):  # -> MainWindow
+    from vsa_desktop.core.settings import Settings
+    from vsa_desktop.gui.main_window import MainWindow
+
+    defaults: dict[str, object] = {
+        "text_model": TEXT_MODEL[0],
+        "vision_backend": "local",
+        "first_run_notice_dismissed": True,
+    }
+    window = MainWindow(Settings(**{**defaults, **settings}))
+    window.resize(*SIZE)
+    window.show()
+    _settle()
+    return window
+
+
+def _settle(ms: int = 300) -> None:
+    from PySide6.QtTest import QTest
+
+    QTest.qWait(ms)
+
+
+def _analyze(window, text: str | None, image: Path | None = IMAGE):  # -> AnalysisResult
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if image is not None:
+        window.drop_zone.load_path(image)
+    else:
+        window.drop_zone.clear()
+    window.text_input.set_text(text or "")
+    loop = QEventLoop()
+    outcome: list[object] = []
+    window.result_shown.connect(lambda r: (outcome.append(r), loop.quit()))
+    window.controller.analysis_failed.connect(lambda _i, e: (outcome.append(e), loop.quit()))
+    window.analyze()
+    QTimer.singleShot(120_000, loop.quit)
+    loop.exec()
+    if not outcome or isinstance(outcome[0], BaseException):
+        raise SystemExit(f"analysis failed: {outcome}")
+    _settle()
+    return outcome[0]
+
+
+def _save(window, out: Path, name: str) -> None:
+    window.result_view.chart.draw()
+    _settle(100)
+    path = out / f"{name}.png"
+    window.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def _warm(window) -> None:
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    window.warmup_finished.connect(loop.quit)
+    window.start_warmup()
+    loop.exec()
+    _settle()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the screenshots."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--text-model", default="builtin:lite", help="for trying layouts")
+    args = parser.parse_args(argv)
+    _setup(args.out)
+    TEXT_MODEL[0] = args.text_model
+    from PySide6.QtWidgets import QApplication
+
+    from vsa_desktop.gui.app import app_icon
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
+
+    first = _window(first_run_notice_dismissed=False)
+    _warm(first)
+    _save(first, args.out, "01-empty-first-run")
+    first.close()
+
+    window = _window()
+    _warm(window)
+    _analyze(window, HAPPY)
+    _save(window, args.out, "02-multimodal-consistent")
+    _analyze(window, SAD)
+    _save(window, args.out, "03-mixed-signals")
+    for text in HISTORY_TEXTS:
+        _analyze(window, text, image=None)
+    window.history_panel.select_row(2)
+    _settle()
+    _save(window, args.out, "05-history")
+    window.settings.vision_backend = "groq"
+    window.offline_action.setChecked(True)
+    _analyze(window, HAPPY)
+    _save(window, args.out, "04-offline-text-only")
+    window.resize(1024, 640)
+    _settle()
+    _save(window, args.out, "06-small-1024x640")
+    window.close()
+
+    _dark_palette(app)
+    dark = _window()
+    _analyze(dark, SAD)
+    _save(dark, args.out, "07-dark-palette")
+    dark.close()
+    return 0
+
+
+def _dark_palette(app) -> None:  # app: QApplication
+    """A dark system palette, as a desktop in dark mode gives the app."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for r, colour in (
+        (role.Window, "#2b2b2b"),
+        (role.WindowText, "#e6e6e6"),
+        (role.Base, "#1e1e1e"),
+        (role.AlternateBase, "#2b2b2b"),
+        (role.Text, "#e6e6e6"),
+        (role.Button, "#353535"),
+        (role.ButtonText, "#e6e6e6"),
+        (role.Highlight, "#2f6db5"),
+        (role.HighlightedText, "#ffffff"),
+        (role.PlaceholderText, "#9a9a9a"),
+    ):
+        palette.setColor(r, QColor(colour))
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(disabled, r, QColor("#777777"))
+    app.setPalette(palette)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""The small widgets one by one: drop zone, text box, history panel, notices, crash dialog."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.gui_support are redefined as args)
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QGuiApplication, QImage
+
+from tests.gui_support import ASTRONAUT, GUI_MARKS, gui_guard, gui_settings  # noqa: F401
+from tests.test_gui_main_window import drop_mime
+from vsa_desktop.core.history import HistoryStore
+from vsa_desktop.core.pipeline import AnalysisRequest, analyze
+from vsa_desktop.core.result import new_id
+from vsa_desktop.core.settings import load_settings
+from vsa_desktop.gui import crash_dialog
+from vsa_desktop.gui.dialogs import set_dialogs_enabled
+from vsa_desktop.gui.drop_zone import WEB_IMAGE, DropZone
+from vsa_desktop.gui.history_model import PAGE
+from vsa_desktop.gui.history_panel import HistoryPanel
+from vsa_desktop.gui.main_window import MainWindow
+from vsa_desktop.gui.text_input import TextInput
+
+pytestmark = GUI_MARKS
+
+
+@pytest.fixture
+def zone(qtbot, gui_guard):
+    widget = DropZone()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_paste_image_from_clipboard(qtbot, zone):
+    image = QImage(str(ASTRONAUT))
+    QGuiApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(zone.image_changed):
+        assert zone.paste()
+    assert isinstance(zone.source, bytes)
+    assert (zone.loaded.info.width, zone.loaded.info.height) == (image.width(), image.height())
+
+
+def test_browser_drag_with_image_data_is_accepted(zone):
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/photos/astronaut.png")])
+    mime.setImageData(QImage(str(ASTRONAUT)))
+    assert drop_mime(zone, mime)
+    assert zone.image_name == "astronaut.png" and isinstance(zone.source, bytes)
+
+
+def test_browser_link_without_image_data_is_refused_without_download(qtbot, zone):
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/page.html")])
+    with qtbot.waitSignal(zone.image_rejected) as blocker:
+        drop_mime(zone, mime)
+    assert blocker.args[0] == WEB_IMAGE and zone.source is None
+
+
+def test_refused_file_keeps_the_previous_image(zone, tmp_path):
+    assert zone.load_path(ASTRONAUT)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    assert not zone.load_path(empty)
+    assert "empty" in zone.message
+    assert zone.image_name == "astronaut.png"
+
+
+def test_text_input_counts_characters_and_hands_images_on(qtbot, gui_guard):
+    box = TextInput()
+    qtbot.addWidget(box)
+    qtbot.keyClicks(box.editor, "hello")
+    assert box.counter.text() == "5 characters"
+    box.set_text("héllo 👋")  # the count is in characters (code points), not UTF-16 units
+    assert box.counter.text() == "7 characters"
+    mime = QMimeData()
+    mime.setImageData(QImage(str(ASTRONAUT)))
+    with qtbot.waitSignal(box.image_pasted):
+        box.editor.insertFromMimeData(mime)
+    assert box.text() == "héllo 👋"
+
+
+@pytest.fixture
+def store(tmp_path, tiny_model_dir):
+    texts = [
+        "What a wonderful, happy day with friends.",
+        "I miss her so much it hurts.",
+        "Stop lying to me, I am furious.",
+    ]
+    with HistoryStore(tmp_path / "h.sqlite3") as history:
+        for text in texts:
+            history.add(analyze(AnalysisRequest(text=text, text_model=str(tiny_model_dir))))
+        yield history
+
+
+@pytest.fixture
+def panel(qtbot, gui_guard, store):
+    widget = HistoryPanel(store)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_history_newest_first_and_search(panel, store):
+    model = panel.model
+    assert model.rowCount() == 3
+    assert [model.entry(r).id for r in range(3)] == [e.id for e in store.list()]
+    panel.search.setText("FURIOUS")
+    assert model.rowCount() == 1 and "furious" in model.entry(0).excerpt
+    panel.search.clear()
+    assert model.rowCount() == 3
+
+
+def test_history_label_filter(panel, store):
+    label = store.list()[0].fused_label
+    panel.label_filter.setCurrentText(label)
+    expected = store.search(label=label)
+    assert [panel.model.entry(r).id for r in range(panel.model.rowCount())] == [
+        e.id for e in expected
+    ]
+
+
+def test_history_delete_then_undo(qtbot, panel, store):
+    first = store.list()[0]
+    panel.select_row(0)
+    panel.delete_button.click()
+    assert store.count() == 2 and panel.model.rowCount() == 2
+    assert panel.undo_button.isEnabled()
+    panel.undo_button.click()
+    assert store.count() == 3
+    assert store.get(first.id).id == first.id
+    assert not panel.undo_button.isEnabled()
+
+
+def test_history_selecting_a_row_emits_the_result(qtbot, panel, store):
+    with qtbot.waitSignal(panel.entry_selected) as blocker:
+        panel.select_row(1)
+    assert blocker.args[0].id == store.list()[1].id
+
+
+def test_history_pages_are_fetched_lazily(qtbot, panel, store):
+    template = store.get(store.list()[0].id)
+    for _ in range(PAGE + 10):
+        store.add(dataclasses.replace(template, id=new_id()))
+    panel.refresh()
+    model = panel.model
+    assert model.total == PAGE + 13
+    assert model.rowCount() == PAGE
+    assert model.canFetchMore(model.index(-1, -1))
+    model.fetchMore(model.index(-1, -1))
+    assert model.rowCount() == PAGE + 13
+    assert "63 analyses" in panel.footer.text()
+
+
+def test_first_run_notice_dont_show_again(qtbot, gui_guard, gui_settings):
+    gui_settings.first_run_notice_dismissed = False
+    window = MainWindow(gui_settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.first_run.isVisible()
+    text = window.first_run.label.text()
+    assert "not what a person really feels" in text and "Groq" in text and "EU AI Act" in text
+    window.first_run.close_button.click()
+    assert not window.first_run.isVisible()
+    assert load_settings().first_run_notice_dismissed
+    window.close()
+
+
+def test_crash_handler_logs_when_dialogs_are_off(gui_guard, caplog):
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError as exc:
+        with caplog.at_level(logging.ERROR):
+            details = crash_dialog.report_crash(exc)
+    assert "RuntimeError: boom in a slot" in details
+    assert "boom in a slot" in caplog.text
+
+
+def test_crash_dialog_shows_details_log_path_and_copies(qtbot, gui_guard, tmp_path):
+    crash_dialog.install_crash_handler(tmp_path / "vsa.log")
+    set_dialogs_enabled(True)
+    try:
+        try:
+            raise ValueError("unexpected")
+        except ValueError as exc:
+            crash_dialog.report_crash(exc)
+        dialog = crash_dialog._open_dialogs[-1]
+        qtbot.addWidget(dialog)
+        assert "ValueError: unexpected" in dialog.text.toPlainText()
+        assert str(tmp_path / "vsa.log") in dialog.log_label.text()
+        dialog.copy_button.click()
+        assert QGuiApplication.clipboard().text() == dialog.details
+        dialog.reject()
+    finally:
+        set_dialogs_enabled(False)
+        import sys
+
+        sys.excepthook = sys.__excepthook__
+
+
+def test_chart_colours_follow_the_palette(qtbot, gui_guard, tiny_model_dir):
+    from matplotlib.colors import to_hex
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QWidget
+
+    from vsa_desktop.gui.chart_canvas import ChartCanvas
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    parent.setPalette(dark)
+    canvas = ChartCanvas(parent)
+    result = analyze(AnalysisRequest(text="I am so happy!", text_model=str(tiny_model_dir)))
+    canvas.show_result(result)
+    assert to_hex(canvas.figure.get_facecolor()) == "#1e1e1e"
+    assert to_hex(canvas.figure.axes[0].yaxis.label.get_color()) == "#e6e6e6"

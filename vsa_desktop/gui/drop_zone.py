@@ -1,0 +1,285 @@
+"""The image drop zone: drag and drop, click to browse, paste; shows the image and face boxes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import QFileDialog, QFrame, QSizePolicy, QWidget
+
+from vsa_desktop.core.errors import ImageError
+from vsa_desktop.core.imaging import IMAGE_SUFFIXES, LoadedImage, load_image
+from vsa_desktop.core.result import Face
+
+log = logging.getLogger(__name__)
+
+PROMPT = "Drop an image here, click to choose one, or paste it (Ctrl+V)"
+WEB_IMAGE = (
+    "That is a link to a web page or image, not the picture itself: save the image first, "
+    "then drop the file (the app does not download anything)."
+)
+NOT_AN_IMAGE = "Only image files can be dropped here (JPEG, PNG, WebP, BMP, GIF, TIFF)."
+FILE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
+
+
+def pil_to_qimage(pixels: object) -> QImage:
+    """Copy a PIL RGB image into a QImage (owning its own buffer)."""
+    image = pixels.convert("RGB")  # type: ignore[attr-defined]
+    data = image.tobytes()
+    width, height = image.size
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_png(image: QImage) -> bytes:
+    """Encode a QImage as PNG bytes (for pasted or browser-dragged image data)."""
+    array = QByteArray()
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(array.data())
+
+
+class DropZone(QFrame):
+    """Accepts one image and shows it, with the analysed faces' boxes on top.
+
+    The image is validated with ``core.imaging.load_image``; a refused file leaves the
+    previous image in place and shows the reason inline.
+
+    Signals:
+        image_changed(): a new image was accepted (or the image was cleared).
+        image_rejected(str): the one sentence saying why a file or paste was refused.
+    """
+
+    image_changed = Signal()
+    image_rejected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumSize(220, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAccessibleName("Image drop zone")
+        self.setAccessibleDescription(PROMPT)
+        self.setToolTip(PROMPT)
+        self._loaded: LoadedImage | None = None
+        self._source: str | Path | bytes | None = None
+        self._pixmap: QPixmap | None = None
+        self._faces: tuple[Face, ...] = ()
+        self._message = ""
+        self._dragging = False
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def loaded(self) -> LoadedImage | None:
+        """The accepted image (pixels and info), or None."""
+        return self._loaded
+
+    @property
+    def source(self) -> str | Path | bytes | None:
+        """What to put in ``AnalysisRequest.image``: the file path or the pasted bytes."""
+        return self._source
+
+    @property
+    def image_name(self) -> str | None:
+        """The accepted image's name."""
+        return self._loaded.info.name if self._loaded else None
+
+    @property
+    def message(self) -> str:
+        """The inline message shown (empty when none)."""
+        return self._message
+
+    @property
+    def faces(self) -> tuple[Face, ...]:
+        """The face boxes drawn over the image."""
+        return self._faces
+
+    def clear(self) -> None:
+        """Forget the image."""
+        self._loaded = self._source = self._pixmap = None
+        self._faces = ()
+        self._set_message("")
+        self.image_changed.emit()
+
+    def set_faces(self, faces: tuple[Face, ...]) -> None:
+        """Draw these face boxes (``x, y, w, h`` in the original image's pixels)."""
+        self._faces = tuple(faces)
+        self.update()
+
+    # ------------------------------------------------------------------ intake
+
+    def load_path(self, path: str | Path) -> bool:
+        """Accept the image file at ``path``; False (and an inline message) when refused."""
+        return self._accept(Path(path), None)
+
+    def load_bytes(self, data: bytes, name: str = "pasted image") -> bool:
+        """Accept image bytes (pasted or dragged from a browser)."""
+        return self._accept(data, name)
+
+    def load_mime(self, mime: QMimeData) -> bool:
+        """Accept what a drop or a paste carries: a local file URL, else image data."""
+        local = [u for u in mime.urls() if u.isLocalFile()]
+        if local:
+            return self.load_path(local[0].toLocalFile())
+        if mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                return self.load_bytes(qimage_to_png(image), _name_from_urls(mime.urls()))
+        return self._reject(WEB_IMAGE if mime.hasUrls() else NOT_AN_IMAGE)
+
+    def _accept(self, source: Path | bytes, name: str | None) -> bool:
+        try:
+            loaded = load_image(source, name)
+        except ImageError as exc:
+            log.info("image refused: %s %s", exc.message, exc.detail)
+            return self._reject(exc.message)
+        self._loaded, self._source, self._faces = loaded, source, ()
+        self._pixmap = QPixmap.fromImage(pil_to_qimage(loaded.pixels))
+        self._set_message("")
+        self.setAccessibleDescription(f"Image: {loaded.info.name}")
+        self.image_changed.emit()
+        return True
+
+    def _reject(self, message: str) -> bool:
+        self._set_message(message)
+        self.image_rejected.emit(message)
+        return False
+
+    def _set_message(self, message: str) -> None:
+        self._message = message
+        self.update()
+
+    def browse(self) -> None:
+        """Ask for an image file with the file dialog."""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an image", "", FILE_FILTER)
+        if path:
+            self.load_path(path)
+
+    def paste(self) -> bool:
+        """Accept the clipboard's image (or image file); False when it holds none."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return self._reject("The clipboard is empty.")
+        return self.load_mime(mime)
+
+    # ------------------------------------------------------------------ events
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            self._dragging = True
+            self.update()
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: object) -> None:
+        self._dragging = False
+        self.update()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._dragging = False
+        self.load_mime(event.mimeData())
+        event.acceptProposedAction()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.browse()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Paste):
+            self.paste()
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.browse()
+        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._loaded:
+            self.clear()
+        else:
+            super().keyPressEvent(event)
+
+    # ------------------------------------------------------------------ painting
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn (aspect kept, centred, inside an 8 px margin)."""
+        if self._pixmap is None:
+            return QRectF()
+        area = QRectF(self.rect()).adjusted(8, 8, -8, -8)
+        size = self._pixmap.size()
+        scale = min(area.width() / size.width(), area.height() / size.height())
+        w, h = size.width() * scale, size.height() * scale
+        return QRectF(area.center().x() - w / 2, area.center().y() - h / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        palette = self.palette()
+        if self._dragging or self.hasFocus():
+            pen = QPen(palette.highlight().color(), 2, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(QRectF(self.rect()).adjusted(2, 2, -3, -3))
+        if self._pixmap is not None:
+            target = self.image_rect()
+            painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
+            self._paint_faces(painter, target)
+        if self._pixmap is None or self._message:
+            self._paint_text(painter)
+        painter.end()
+
+    def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
+        if not self._faces or self._loaded is None:
+            return
+        scale = target.width() / self._loaded.info.width
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for face in self._faces:
+            x, y, w, h = face.box
+            box = QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale)
+            painter.setPen(QPen(QColor("#E69F00"), 2))
+            painter.drawRect(box)
+            label_rect = QRectF(box.x(), box.y() - 18, max(box.width(), 60), 18)
+            painter.fillRect(label_rect, QColor(0, 0, 0, 160))
+            painter.setPen(QColor("white"))
+            painter.drawText(label_rect, Qt.AlignmentFlag.AlignCenter, face.label)
+
+    def _paint_text(self, painter: QPainter) -> None:
+        area = self.rect().adjusted(16, 16, -16, -16)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        if self._message:
+            painter.setPen(QColor("#C0392B"))
+            area = area.adjusted(0, area.height() - 60, 0, 0) if self._pixmap else area
+            if self._pixmap is not None:
+                painter.fillRect(area, self.palette().window())
+            painter.drawText(area, flags, self._message)
+        else:
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(area, flags, PROMPT)
+
+
+def _name_from_urls(urls: list[QUrl]) -> str:
+    for url in urls:
+        name = Path(url.path()).name
+        if name:
+            return name
+    return "dropped image"

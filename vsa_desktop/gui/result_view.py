@@ -1,0 +1,170 @@
+"""The result view: message bar, the reading in words, warnings, notice line, and the chart."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.gui.message_bar import MessageBar
+
+if TYPE_CHECKING:
+    from vsa_desktop.gui.chart_canvas import ChartCanvas
+
+NOTICE = "Scores describe expressed emotion, not inner feelings."
+EMPTY = "Drop an image and/or type a text, then press Analyze (Ctrl+Enter)."
+TOP_N = 3
+LEVEL_COLOURS = {"consistent": "#009E73", "mixed": "#E69F00", "divergent": "#D55E00"}
+
+
+def top_labels(scores: dict[str, float], n: int = TOP_N) -> list[tuple[str, float]]:
+    """The ``n`` highest scores, highest first (ties in canonical order)."""
+    ordered = sorted(EMOTIONS, key=lambda e: (-scores.get(e, 0.0), EMOTIONS.index(e)))
+    return [(e, scores.get(e, 0.0)) for e in ordered[:n]]
+
+
+def _labels_html(scores: dict[str, float]) -> str:
+    return ", ".join(f"{html.escape(e)} {v:.0%}" for e, v in top_labels(scores))
+
+
+class ResultView(QWidget):
+    """Shows one AnalysisResult: headline, agreement, channels, description, warnings, chart.
+
+    The chart (Matplotlib) is created on first use, so the window shows without waiting for
+    Matplotlib to import.
+
+    Signals:
+        (none: it only displays; errors are shown through ``message_bar``)
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message_bar = MessageBar(self)
+        self.headline = self._label("Result", bold_size=15)
+        self.agreement = self._label("Agreement")
+        self.details = self._label("Readings per channel")
+        self.warnings = self._label("Warnings")
+        self.notice = self._label("Notice")
+        self.notice.setText(f"<i>{NOTICE}</i>")
+        self._chart: ChartCanvas | None = None
+        self._chart_slot = QVBoxLayout()
+        self._chart_slot.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        for widget in (
+            self.message_bar,
+            self.headline,
+            self.agreement,
+            self.warnings,
+            self.details,
+        ):
+            layout.addWidget(widget)
+        layout.addLayout(self._chart_slot, 1)
+        layout.addWidget(self.notice)
+        self.result: AnalysisResult | None = None
+        self.show_result(None)
+
+    @property
+    def chart(self) -> ChartCanvas:
+        """The chart canvas (created, and Matplotlib imported, on first use)."""
+        if self._chart is None:
+            from vsa_desktop.gui.chart_canvas import ChartCanvas
+
+            self._chart = ChartCanvas(self)
+            self._chart_slot.addWidget(self._chart)
+            self._chart.show()
+            self._chart.show_result(self.result)
+        return self._chart
+
+    def _label(self, name: str, bold_size: int = 0) -> QLabel:
+        label = QLabel(self)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        label.setAccessibleName(name)
+        if bold_size:
+            font = label.font()
+            font.setPointSize(bold_size)
+            font.setBold(True)
+            label.setFont(font)
+        return label
+
+    def show_result(self, result: AnalysisResult | None, origin: str = "") -> None:
+        """Display ``result`` (None: the empty state). ``origin`` is e.g. "From history"."""
+        self.result = result
+        if result is not None or self._chart is not None:
+            self.chart.show_result(result)
+        if result is None or result.fusion is None:
+            self.headline.setText(EMPTY if result is None else "No reading.")
+            for label in (self.agreement, self.details, self.warnings):
+                label.clear()
+                label.setVisible(False)
+            return
+        fusion = result.fusion
+        prefix = f"{html.escape(origin)}: " if origin else ""
+        self.headline.setText(
+            f"{prefix}{html.escape(fusion.label.capitalize())} {fusion.confidence:.0%}"
+        )
+        self._set(self.agreement, _agreement_html(result))
+        self._set(self.details, _details_html(result))
+        self._set(self.warnings, _warnings_html(result))
+
+    @staticmethod
+    def _set(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+
+
+def _agreement_html(result: AnalysisResult) -> str:
+    from vsa_desktop.core.charts import LEVEL_WORDS
+
+    fusion = result.fusion
+    assert fusion is not None
+    if fusion.agreement is None:
+        channel = fusion.single_channel or "one channel"
+        return f"One channel only ({html.escape(channel)}): no agreement to measure."
+    level = fusion.agreement.level
+    words = LEVEL_WORDS.get(level, level)
+    colour = LEVEL_COLOURS.get(level, "")
+    same = "same top label" if fusion.agreement.same_label else "different top labels"
+    return (
+        f"Agreement <b>{fusion.agreement.score:.2f}</b> — "
+        f"<b><span style='color:{colour}'>{html.escape(words)}</span></b> ({same})"
+    )
+
+
+def _details_html(result: AnalysisResult) -> str:
+    lines = []
+    if result.text:
+        t = result.text
+        lines.append(
+            f"<b>Text</b> ({html.escape(t.model)}, {html.escape(t.runtime)}): "
+            f"{_labels_html(t.scores)}"
+        )
+    if result.vision:
+        v = result.vision
+        lines.append(
+            f"<b>Image</b> ({html.escape(v.backend)}: {html.escape(v.model)}): "
+            f"{_labels_html(v.scores)}"
+        )
+        if v.description:
+            lines.append(f"<b>What the vision model saw:</b> {html.escape(v.description)}")
+    if result.fusion:
+        w = result.fusion.weights
+        lines.append(
+            f"<b>Fused</b> (text {w.get('text', 0):.0%} / image "
+            f"{w.get('vision', 0):.0%}): {_labels_html(result.fusion.scores)}"
+        )
+    return "<br>".join(lines)
+
+
+def _warnings_html(result: AnalysisResult) -> str:
+    if not result.warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
+    return f"<span style='color:#B35900'>⚠ Notes:</span><ul style='margin:0'>{items}</ul>"

@@ -1,0 +1,310 @@
+"""Run core calls off the GUI thread: one-off calls, and analyses where the latest request wins.
+
+Everything a worker produces reaches the GUI thread through queued signals; a worker never
+touches a widget or a figure. Each task has a signals object created (and released) on the
+GUI thread, so no QObject is ever deleted from a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from vsa_desktop.core.cancel import CancelToken
+from vsa_desktop.core.errors import Cancelled, HistoryError, VsaError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+    from vsa_desktop.core.history import HistoryStore
+    from vsa_desktop.core.pipeline import AnalysisRequest
+    from vsa_desktop.core.result import AnalysisResult
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_WAIT_MS = 15_000
+_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+
+
+def live_pools() -> list[QThreadPool]:
+    """Every worker pool made by this module that still exists (tests check they are idle)."""
+    return list(_pools)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """The traceback of ``exc`` as text (for the log and the crash dialog)."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+class TaskSignals(QObject):
+    """What one background task reports; lives on the GUI thread.
+
+    Signals:
+        started(int): the task began running (task id).
+        progressed(int, str, float): task id, stage word, fraction in [0, 1].
+        returned(int, object): task id and the call's return value.
+        failed(int, object): task id and the exception (a VsaError is expected, others are bugs).
+        cancelled(int): the task stopped because its cancel token was set.
+        ended(int): always last, whatever happened.
+    """
+
+    started = Signal(int)
+    progressed = Signal(int, str, float)
+    returned = Signal(int, object)
+    failed = Signal(int, object)
+    cancelled = Signal(int)
+    ended = Signal(int)
+
+
+class _Task(QRunnable):
+    """Runs ``call(token, progress)`` on a pool thread and reports through ``signals``."""
+
+    def __init__(
+        self,
+        task_id: int,
+        call: Callable[[CancelToken, Callable[[str, float], None]], Any],
+        signals: TaskSignals,
+        token: CancelToken,
+    ) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.call = call
+        self.signals = signals
+        self.token = token
+
+    def run(self) -> None:
+        signals, task_id = self.signals, self.task_id
+        try:
+            if self.token.cancelled:
+                signals.cancelled.emit(task_id)
+                return
+            signals.started.emit(task_id)
+            value = self.call(self.token, self._progress)
+            if self.token.cancelled:
+                signals.cancelled.emit(task_id)
+            else:
+                signals.returned.emit(task_id, value)
+        except Cancelled:
+            signals.cancelled.emit(task_id)
+        except Exception as exc:  # every failure goes to the GUI thread, none is raised here
+            if not isinstance(exc, VsaError):
+                log.error("background task %d failed:\n%s", task_id, describe_exception(exc))
+            signals.failed.emit(task_id, exc)
+        finally:
+            signals.ended.emit(task_id)
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        self.signals.progressed.emit(self.task_id, stage, float(fraction))
+
+
+class TaskRunner(QObject):
+    """A small thread pool for one-off calls (warm-up, model checks).
+
+    Signals:
+        (none of its own: each call's ``TaskSignals`` is returned by ``run``.)
+    """
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        _pools.add(self._pool)
+        self._next_id = 0
+        self._live: dict[int, tuple[TaskSignals, CancelToken]] = {}
+
+    def run(
+        self,
+        call: Callable[[CancelToken, Callable[[str, float], None]], Any],
+        connect: Callable[[TaskSignals], None] | None = None,
+    ) -> tuple[int, CancelToken]:
+        """Start ``call(cancel_token, progress)`` on a pool thread.
+
+        Args:
+            call: the work; it must not touch widgets.
+            connect: connects the task's signals; called before the task can start, so
+                no signal is missed.
+
+        Returns:
+            The task id and its cancel token.
+        """
+        self._next_id += 1
+        task_id = self._next_id
+        signals = TaskSignals()
+        token = CancelToken()
+        self._live[task_id] = (signals, token)
+        signals.ended.connect(self._on_task_ended)
+        if connect is not None:
+            connect(signals)
+        self._pool.start(_Task(task_id, call, signals, token))
+        return task_id, token
+
+    @Slot(int)
+    def _on_task_ended(self, task_id: int) -> None:
+        entry = self._live.pop(task_id, None)
+        if entry is not None:
+            entry[0].deleteLater()  # deleted on the GUI thread, never from a worker
+
+    @property
+    def busy(self) -> bool:
+        """True while any task is queued or running."""
+        return bool(self._live) or self._pool.activeThreadCount() > 0
+
+    def cancel_all(self) -> None:
+        """Set every live task's cancel token and drop queued tasks."""
+        self._pool.clear()
+        for _, token in self._live.values():
+            token.cancel()
+
+    def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Cancel everything and wait for the threads; True when they all stopped in time."""
+        self.cancel_all()
+        done = self._pool.waitForDone(wait_ms)
+        if not done:
+            log.warning("background tasks still running after %d ms", wait_ms)
+        return done
+
+
+@dataclass(frozen=True)
+class HistoryTarget:
+    """Where (and how) a finished analysis is recorded, in the worker."""
+
+    store: HistoryStore
+    thumbnail_source: PILImage.Image | None = None
+    keep_thumbnail: bool = True
+
+
+def analysis_call(
+    request: AnalysisRequest, history: HistoryTarget | None
+) -> Callable[[CancelToken, Callable[[str, float], None]], tuple[AnalysisResult, str]]:
+    """Build the worker call: ``core.pipeline.analyze`` then the history write.
+
+    The call returns ``(result, history_problem)``; a history write that fails does not
+    lose the result, its one sentence is passed on instead.
+    """
+
+    def call(
+        token: CancelToken, progress: Callable[[str, float], None]
+    ) -> tuple[AnalysisResult, str]:
+        from vsa_desktop.core.pipeline import analyze
+
+        result = analyze(request, cancel=token, progress=progress)
+        if token.cancelled or history is None:
+            return result, ""
+        try:
+            history.store.add(result, history.thumbnail_source, history.keep_thumbnail)
+        except HistoryError as exc:
+            log.warning("history write failed: %s (%s)", exc.message, exc.detail)
+            return result, exc.message
+        return result, ""
+
+    return call
+
+
+class AnalysisController(QObject):
+    """Runs analyses in the background; a new request cancels the previous one.
+
+    Only the latest request's outcome is passed on: results of superseded requests are
+    dropped even if they finish.
+
+    Signals:
+        analysis_started(int): request id.
+        analysis_progressed(int, str, float): request id, stage, fraction.
+        analysis_finished(int, object, str): request id, the AnalysisResult, and a history
+            problem sentence (empty when the result was recorded or history is off).
+        analysis_failed(int, object): request id and the exception.
+        analysis_cancelled(int): the latest request was cancelled.
+        busy_changed(bool): True while the latest request is running.
+    """
+
+    analysis_started = Signal(int)
+    analysis_progressed = Signal(int, str, float)
+    analysis_finished = Signal(int, object, str)
+    analysis_failed = Signal(int, object)
+    analysis_cancelled = Signal(int)
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # Two threads: a superseded analysis finishing its current stage never delays the new one.
+        self._runner = TaskRunner(self, max_threads=2)
+        self._latest = 0
+        self._token: CancelToken | None = None
+        self._busy = False
+
+    @property
+    def latest_id(self) -> int:
+        """Id of the most recent request (0 before the first)."""
+        return self._latest
+
+    @property
+    def busy(self) -> bool:
+        """True while the latest request is running."""
+        return self._busy
+
+    def submit(self, request: AnalysisRequest, history: HistoryTarget | None = None) -> int:
+        """Start analysing ``request``, cancelling the previous one; return the request id."""
+        if self._token is not None:
+            self._token.cancel()
+        task_id, token = self._runner.run(analysis_call(request, history), self._connect)
+        self._latest, self._token = task_id, token
+        self._set_busy(True)
+        return task_id
+
+    def _connect(self, signals: TaskSignals) -> None:
+        signals.started.connect(self._on_task_started)
+        signals.progressed.connect(self._on_task_progressed)
+        signals.returned.connect(self._on_task_returned)
+        signals.failed.connect(self._on_task_failed)
+        signals.cancelled.connect(self._on_task_cancelled)
+
+    def cancel(self) -> None:
+        """Cancel the running request (it reports ``analysis_cancelled`` when it stops)."""
+        if self._token is not None:
+            self._token.cancel()
+
+    def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Cancel all requests and wait for the worker threads to stop."""
+        self._latest += 1_000_000  # nothing that arrives afterwards is current
+        return self._runner.shutdown(wait_ms)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    @Slot(int)
+    def _on_task_started(self, task_id: int) -> None:
+        if task_id == self._latest:
+            self.analysis_started.emit(task_id)
+
+    @Slot(int, str, float)
+    def _on_task_progressed(self, task_id: int, stage: str, fraction: float) -> None:
+        if task_id == self._latest:
+            self.analysis_progressed.emit(task_id, stage, fraction)
+
+    @Slot(int, object)
+    def _on_task_returned(self, task_id: int, value: tuple[AnalysisResult, str]) -> None:
+        if task_id != self._latest:
+            log.debug("dropping the result of superseded request %d", task_id)
+            return
+        self._set_busy(False)
+        result, history_problem = value
+        self.analysis_finished.emit(task_id, result, history_problem)
+
+    @Slot(int, object)
+    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
+        if task_id == self._latest:
+            self._set_busy(False)
+            self.analysis_failed.emit(task_id, exc)
+
+    @Slot(int)
+    def _on_task_cancelled(self, task_id: int) -> None:
+        if task_id == self._latest:
+            self._set_busy(False)
+            self.analysis_cancelled.emit(task_id)
