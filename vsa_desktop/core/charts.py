@@ -39,7 +39,7 @@ STYLE: dict[str, dict[str, str]] = {
 LEVEL_WORDS = {
     "consistent": "consistent",
     "mixed": "mixed signals",
-    "divergent": "divergent",
+    "divergent": "divergent (mixed signals)",
 }
 NO_SCORES = "No scores to show"
 NO_HISTORY = "No analyses yet"

@@ -107,9 +107,7 @@ class ResultView(QWidget):
             return
         fusion = result.fusion
         prefix = f"{html.escape(origin)}: " if origin else ""
-        self.headline.setText(
-            f"{prefix}{html.escape(fusion.label.capitalize())} {fusion.confidence:.0%}"
-        )
+        self.headline.setText(f"{prefix}{_headline(result)}")
         self._set(self.agreement, _agreement_html(result))
         self._set(self.details, _details_html(result))
         self._set(self.warnings, _warnings_html(result))
@@ -118,6 +116,21 @@ class ResultView(QWidget):
     def _set(label: QLabel, text: str) -> None:
         label.setText(text)
         label.setVisible(bool(text))
+
+
+def _headline(result: AnalysisResult) -> str:
+    """``Happy 87%``, or ``Mixed signals: text sad, image happy`` when the channels disagree."""
+    fusion = result.fusion
+    assert fusion is not None
+    reading = f"{html.escape(fusion.label.capitalize())} {fusion.confidence:.0%}"
+    agreement = fusion.agreement
+    if agreement is None or agreement.level == "consistent" or not (result.text and result.vision):
+        return reading
+    return (
+        f"Mixed signals: text {html.escape(result.text.label)}, "
+        f"image {html.escape(result.vision.label)} "
+        f"<span style='font-weight:normal'>(fused {reading})</span>"
+    )
 
 
 def _agreement_html(result: AnalysisResult) -> str:
