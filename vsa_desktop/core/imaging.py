@@ -103,19 +103,22 @@ def _decode(data: bytes, name: str) -> PILImage.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(
             f"{name} has too many pixels to open safely (over {MAX_PIXELS // 1_000_000} "
-            "megapixels).", kind="image_too_large",
+            "megapixels).",
+            kind="image_too_large",
         ) from None
     except UnidentifiedImageError:
         raise ImageError(
             f"{name} is not an image (or not a format this app reads: JPEG, PNG, WebP, "
-            "BMP, GIF, TIFF).", kind="image_not_image",
+            "BMP, GIF, TIFF).",
+            kind="image_not_image",
         ) from None
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(
             f"{name} is damaged or incomplete and cannot be decoded.",
-            detail=str(exc), kind="image_damaged",
+            detail=str(exc),
+            kind="image_damaged",
         ) from None
     return to_rgb(img)
 
@@ -123,7 +126,8 @@ def _decode(data: bytes, name: str) -> PILImage.Image:
 def _too_large(name: str, width: int, height: int) -> ImageError:
     return ImageError(
         f"{name} is {width}x{height} pixels; images up to {MAX_PIXELS // 1_000_000} "
-        "megapixels are accepted.", kind="image_too_large",
+        "megapixels are accepted.",
+        kind="image_too_large",
     )
 
 

@@ -90,10 +90,15 @@ def check_pipeline_and_export(folder: Path) -> str:
     from vsa_desktop.core.export import export_results
     from vsa_desktop.core.pipeline import AnalysisRequest, analyze
 
-    result = analyze(AnalysisRequest(
-        text="What a wonderful day!", image=resource_path("samples", "astronaut.png"),
-        text_model="builtin:lite", vision="local", offline=True,
-    ))
+    result = analyze(
+        AnalysisRequest(
+            text="What a wonderful day!",
+            image=resource_path("samples", "astronaut.png"),
+            text_model="builtin:lite",
+            vision="local",
+            offline=True,
+        )
+    )
     if result.mode != "multimodal" or result.fusion is None or result.fusion.agreement is None:
         raise AssertionError(f"expected a fused multimodal result, got {result.mode}")
     json_path = export_results([result], folder / "result.json")
@@ -103,8 +108,10 @@ def check_pipeline_and_export(folder: Path) -> str:
     if not png_path.read_bytes().startswith(b"\x89PNG"):
         raise AssertionError("the PNG export is not a PNG")
     agreement = result.fusion.agreement
-    return (f"fused {result.fusion.label}, agreement {agreement.score:.2f} ({agreement.level}); "
-            f"JSON {json_path.stat().st_size} B, PNG {png_path.stat().st_size} B")
+    return (
+        f"fused {result.fusion.label}, agreement {agreement.score:.2f} ({agreement.level}); "
+        f"JSON {json_path.stat().st_size} B, PNG {png_path.stat().st_size} B"
+    )
 
 
 CORE_CHECKS: list[tuple[str, Check]] = [

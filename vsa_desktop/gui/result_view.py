@@ -105,7 +105,6 @@ class ResultView(QWidget):
                 label.clear()
                 label.setVisible(False)
             return
-        fusion = result.fusion
         prefix = f"{html.escape(origin)}: " if origin else ""
         self.headline.setText(f"{prefix}{_headline(result)}")
         self._set(self.agreement, _agreement_html(result))

@@ -115,3 +115,9 @@ def clear_cache() -> None:
     """Forget loaded analyzers (tests, settings changes)."""
     with _lock:
         _cache.clear()
+
+
+def forget(model: str) -> None:
+    """Drop the cached ``auto`` analyzer of ``model`` so the next load picks a new ONNX copy."""
+    with _lock:
+        _cache.pop((model, AUTO), None)
