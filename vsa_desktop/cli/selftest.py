@@ -1,0 +1,64 @@
+"""``vsa self-test`` and ``vsa-desktop --self-test``: check an install offline, one line per check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.selftest import Check, CheckResult
+
+EXIT_OK, EXIT_FAILED = 0, 1
+HEAVY_MODULES = ("torch", "transformers")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``self-test``."""
+    p = sub.add_parser(
+        "self-test",
+        help="check this install offline (window, face model, text model, fusion, export)",
+        description="Run the offline self-test: render the main window offscreen, read the "
+        "bundled photo with the local face model, read a text with the built-in model, fuse "
+        "them and export JSON and PNG to a temporary folder. One line per check; the exit "
+        "status is non-zero when any check fails. Needs no network.",
+    )
+    p.set_defaults(func=lambda _args: run_self_test())
+
+
+def check_no_heavy_imports(_folder: Path) -> str:
+    """The self-test paths never load torch or transformers (the bundle does not ship them)."""
+    loaded = [name for name in HEAVY_MODULES if name in sys.modules]
+    if loaded:
+        raise AssertionError(f"loaded without need: {', '.join(loaded)}")
+    return "torch and transformers not loaded"
+
+
+def all_checks() -> list[tuple[str, Check]]:
+    """The core checks plus the main-window check, then the heavy-import guard."""
+    from vsa_desktop.core.selftest import CORE_CHECKS
+    from vsa_desktop.gui.selftest_check import check_main_window
+
+    first, *rest = CORE_CHECKS  # resources first: a missing file explains later failures
+    return [first, ("main-window", check_main_window), *rest, ("no-torch", check_no_heavy_imports)]
+
+
+def _report(result: CheckResult) -> None:
+    print(result.line(), flush=True)
+
+
+def run_self_test() -> int:
+    """Run every check, print one line each and a summary; 0 when all pass, else 1."""
+    from vsa_desktop import __version__
+    from vsa_desktop.core.resources import resources_dir
+    from vsa_desktop.core.selftest import run_checks
+
+    frozen = "frozen bundle" if getattr(sys, "frozen", False) else "source install"
+    print(
+        f"VSA Desktop {__version__} self-test ({frozen}; resources {resources_dir()})", flush=True
+    )
+    checks = all_checks()
+    ok = run_checks(checks, _report)
+    print(f"self-test {'passed' if ok else 'FAILED'}: {len(checks)} checks", flush=True)
+    return EXIT_OK if ok else EXIT_FAILED
