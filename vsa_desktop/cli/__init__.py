@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vsa_desktop import __version__
-from vsa_desktop.cli import analyze, batch, history, selftest
+from vsa_desktop.cli import analyze, batch, history, models, selftest
 
 log = logging.getLogger("vsa_desktop.cli")
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vsa {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (analyze, history, batch, selftest):
+    for module in (analyze, history, batch, models, selftest):
         module.add_parser(sub)
     return parser
 

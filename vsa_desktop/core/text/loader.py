@@ -16,7 +16,7 @@ LITE_ID = "builtin:lite"
 AUTO = "auto"
 
 _cache: dict[tuple[str, str], TextAnalyzer] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: _build may convert, and converting calls forget()
 
 
 def model_on_disk(model: str) -> bool:
