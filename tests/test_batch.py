@@ -174,3 +174,56 @@ def test_cli_batch_and_history_round_trip(
     assert "12 already done" in second.stderr and "Analysed 0 of 12" in second.stderr
     listing = vsa("history", "list", "--json", "--limit", "100")
     assert len(listing.stdout.splitlines()) == 12
+
+
+def test_adding_a_jsonl_to_a_csv_only_run_does_not_duplicate(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    items, extra = read_items(batch_csv)
+    items = items[:5]
+    out_csv, jsonl = tmp_path / "o.csv", tmp_path / "o.jsonl"
+    run_batch(items, BatchOutputs(None, out_csv, extra), request_for(tiny_model_dir))
+    again = run_batch(items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir))
+    assert again.skipped == 5 and again.done == 0
+    with out_csv.open(encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 5
+
+
+def test_unusable_outputs_are_clear_errors(batch_csv: Path, tmp_path: Path) -> None:
+    _, extra = read_items(batch_csv)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a folder"):
+        BatchOutputs(folder, None, extra)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("caf\xe9,x\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        BatchOutputs(None, latin, extra)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="other columns"):
+        BatchOutputs(None, other, extra)
+
+
+def test_cancel_stops_a_batch_between_items(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from vsa_desktop.core.cancel import CancelToken
+
+    items, extra = read_items(batch_csv)
+    token = CancelToken()
+
+    def progress(n: int, _total: int, _s: object) -> None:
+        if n == 3:
+            token.cancel()
+
+    jsonl = tmp_path / "o.jsonl"
+    summary = run_batch(
+        items[:10],
+        BatchOutputs(jsonl, None, extra),
+        request_for(tiny_model_dir),
+        progress=progress,
+        cancel=token,
+    )
+    assert summary.cancelled and summary.done == 3
+    assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 3

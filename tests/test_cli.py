@@ -72,3 +72,53 @@ def test_errors_are_one_sentence_without_traceback(
     assert len(lines) == 1, p.stderr
     assert message in lines[0] and "Traceback" not in p.stderr
     assert p.stdout == ""
+
+
+def test_bad_output_names_are_refused_before_anything_is_kept(
+    tiny_model_dir: Path, vsa_home: Path, tmp_path: Path
+) -> None:
+    for option, name in (("--json", "out.txt"), ("--chart", "c.json")):
+        p = vsa(
+            "analyze",
+            "--text",
+            "hi",
+            "--text-model",
+            str(tiny_model_dir),
+            option,
+            str(tmp_path / name),
+            env_home=vsa_home,
+        )
+        assert p.returncode == 2 and "needs a file name ending in" in p.stderr
+    assert not (vsa_home / "data" / "history.sqlite3").exists()
+
+
+def test_text_file_with_bom_and_broken_pipe(
+    tiny_model_dir: Path, vsa_home: Path, tmp_path: Path
+) -> None:
+    text_file = tmp_path / "t.txt"
+    text_file.write_bytes("\ufeffhappy days".encode())
+    env = {**os.environ, "VSA_HOME": str(vsa_home)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "vsa_desktop.cli",
+        "analyze",
+        "--text-file",
+        str(text_file),
+        "--text-model",
+        str(tiny_model_dir),
+        "--no-history",
+    ]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(p.stdout)["input"]["text"] == "happy days"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head -1` having exited: every write to stdout fails
+    try:
+        broken = subprocess.run(
+            cmd, stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=300
+        )
+    finally:
+        os.close(write_end)
+    err = broken.stderr
+    assert broken.returncode == 141
+    assert "unexpected error" not in err and "Traceback" not in err

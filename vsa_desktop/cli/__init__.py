@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("detail: %s", exc.detail)
         print(f"vsa: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # e.g. `vsa history list | head -1`: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("vsa: interrupted.", file=sys.stderr)
         return 130

@@ -71,7 +71,7 @@ def read_text_arg(args: argparse.Namespace) -> str | None:
     if args.text_file is None:
         return args.text
     try:
-        return args.text_file.read_text(encoding="utf-8")
+        return args.text_file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"The text file {args.text_file} does not exist.") from None
     except UnicodeDecodeError:
@@ -109,22 +109,44 @@ def run(args: argparse.Namespace) -> int:
     from vsa_desktop.core.settings import load_settings
 
     settings = load_settings()
+    check_outputs(args)
     request = request_from_args(args, settings, read_text_arg(args), args.image)
     history = None
     if not args.no_history:
         from vsa_desktop.core.history import HistoryStore
 
-        history = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+        history = HistoryStore(history_file(settings))
         if history.recovery_message:
             print(f"note: {history.recovery_message}", file=sys.stderr)
     result = analyze(request, history=history, keep_thumbnail=settings.keep_thumbnails)
+    print(result.to_json(), flush=True)
+    for warning in result.warnings:
+        print(f"note: {warning}", file=sys.stderr)
     if args.json or args.chart:
         from vsa_desktop.core.export import export_results
 
         for out in (args.json, args.chart):
             if out:
                 export_results([result], out, overwrite=True)
-    print(result.to_json())
-    for warning in result.warnings:
-        print(f"note: {warning}", file=sys.stderr)
     return EXIT_OK
+
+
+def history_file(settings: Settings) -> Path | None:
+    """The history file the settings name (``~`` expanded), or None for the default."""
+    return Path(settings.history_path).expanduser() if settings.history_path else None
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse bad --json/--chart targets before anything is analysed or kept."""
+    from vsa_desktop.core.errors import InputError
+
+    for option, path, suffixes in (
+        ("--json", args.json, (".json",)),
+        ("--chart", args.chart, (".png", ".svg", ".pdf")),
+    ):
+        if path is None:
+            continue
+        if path.suffix.lower() not in suffixes:
+            raise InputError(f"{option} needs a file name ending in {' or '.join(suffixes)}.")
+        if not path.expanduser().resolve().parent.is_dir():
+            raise InputError(f"{option}: the folder of {path} does not exist.")

@@ -89,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
     request_from_args(args, settings)  # validate options before starting
     history = None
     if not args.no_history:
+        from vsa_desktop.cli.analyze import history_file
         from vsa_desktop.core.history import HistoryStore
 
-        history = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+        history = HistoryStore(history_file(settings))
     bar = ProgressBar()
     summary = run_batch(
         items,

@@ -51,11 +51,11 @@ def _paging(p: argparse.ArgumentParser) -> None:
 
 def open_store() -> HistoryStore:
     """The history store named by the settings (or the default one)."""
+    from vsa_desktop.cli.analyze import history_file
     from vsa_desktop.core.history import HistoryStore
     from vsa_desktop.core.settings import load_settings
 
-    settings = load_settings()
-    store = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+    store = HistoryStore(history_file(load_settings()))
     if store.recovery_message:
         print(f"note: {store.recovery_message}", file=sys.stderr)
     return store
@@ -137,10 +137,16 @@ def _confirm(question: str) -> bool:
 
 def run_export(args: argparse.Namespace) -> int:
     """``vsa export ID... --out PATH``."""
+    from vsa_desktop.core.errors import ExportError
     from vsa_desktop.core.export import export_results
 
     store = open_store()
     results = [store.get(resolve_id(store, i)) for i in args.ids]
-    path = export_results(results, args.out, overwrite=args.overwrite)
+    try:
+        path = export_results(results, args.out, overwrite=args.overwrite)
+    except ExportError as exc:
+        if exc.kind == "export_exists":
+            exc.message = f"{args.out} already exists; add --overwrite to replace it."
+        raise
     print(f"Wrote {path} ({len(results)} result{'s' if len(results) != 1 else ''}).")
     return 0

@@ -130,11 +130,37 @@ class BatchOutputs:
         self.done_keys = self._load_done()
 
     def _load_done(self) -> set[str]:
-        json_keys = _jsonl_keys(self.jsonl) if self.jsonl else None
-        csv_keys = _csv_keys(self.csv_path) if self.csv_path else None
+        for path in (self.jsonl, self.csv_path):
+            if path is not None and path.is_dir():
+                raise InputError(f"The batch output {path} is a folder; give a file name.")
+        try:
+            json_keys = set(_jsonl_keys(self.jsonl)) if self.jsonl else None
+            csv_keys = self._csv_keys() if self.csv_path else None
+        except UnicodeDecodeError:
+            raise InputError(
+                "An existing batch output is not UTF-8 text: choose a new output file."
+            ) from None
+        except OSError as exc:
+            raise ExportError(f"Cannot read the batch output: {exc.strerror}.") from None
         if json_keys is not None and csv_keys is not None:
-            self._fill_csv_from_jsonl(set(json_keys) - csv_keys)
-        return set(json_keys) if json_keys is not None else (csv_keys or set())
+            # A run killed between the JSONL and the CSV write left rows only in the JSONL.
+            self._fill_csv_from_jsonl(json_keys - csv_keys)
+            return json_keys | csv_keys
+        return json_keys if json_keys is not None else (csv_keys or set())
+
+    def _csv_keys(self) -> set[str]:
+        """Keys already in the CSV; its header must be the one this run writes."""
+        assert self.csv_path is not None
+        if not self.csv_path.exists() or self.csv_path.stat().st_size == 0:
+            return set()
+        with self.csv_path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames != csv_header(self.extra_columns):
+                raise InputError(
+                    f"{self.csv_path.name} was written by a batch with other columns: "
+                    "choose a new CSV output (or the input it was made from)."
+                )
+            return {row.get(KEY_COLUMN, "") for row in reader}
 
     def _fill_csv_from_jsonl(self, missing: set[str]) -> None:
         """A run killed between the JSONL and the CSV write: copy those rows to the CSV."""
@@ -204,13 +230,6 @@ def _jsonl_keys(path: Path) -> list[str]:
     return [str((d.get("batch") or {}).get("key")) for d in _jsonl_docs(path)]
 
 
-def _csv_keys(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return {row.get(KEY_COLUMN, "") for row in csv.DictReader(f)}
-
-
 def run_batch(
     items: list[BatchItem],
     outputs: BatchOutputs,
@@ -245,6 +264,7 @@ def run_batch(
                     history,
                     keep_thumbnail,
                     summary,
+                    cancel,
                 )
                 processed += 1
                 if progress:
@@ -279,12 +299,17 @@ def _run_one(
     history: HistoryStore | None,
     keep_thumbnail: bool,
     summary: BatchSummary,
+    cancel: CancelToken | None = None,
 ) -> None:
     try:
         if item.text is None and item.image is None:
             raise InputError("The row has neither text nor image.")
         result = analyze(
-            make_request(item), history=history, keep_thumbnail=keep_thumbnail, text_result=text
+            make_request(item),
+            cancel,
+            history=history,
+            keep_thumbnail=keep_thumbnail,
+            text_result=text,
         )
     except Cancelled:
         raise

@@ -133,7 +133,7 @@ class HistoryStore:
         Raises:
             HistoryError: when the folder or file cannot be created or opened.
         """
-        self.path = Path(path) if path is not None else default_path()
+        self.path = Path(path).expanduser() if path is not None else default_path()
         self.recovered_from: Path | None = None
         self.recovery_message: str | None = None
         self._lock = threading.RLock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,8 @@ class Settings:
             problems.append("Give at least one vision model.")
         if self.groq_base_url and not self.groq_base_url.startswith(("http://", "https://")):
             problems.append("The base URL must start with http:// or https://.")
+        if not 1 <= float(self.groq_timeout_s) <= 600:
+            problems.append("The cloud timeout must be 1 to 600 seconds.")
         if not 64 <= int(self.vision_max_side) <= 8192:
             problems.append("The image size sent to the cloud must be 64 to 8192 pixels.")
         return problems
@@ -88,20 +91,39 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        names = {f.name for f in dataclasses.fields(cls)}
-        clean = {k: v for k, v in data.items() if k in names and not _looks_secret(k)}
+        """Build settings from a parsed file: unknown, secret-looking, mistyped or invalid
+        values fall back to their defaults, one field at a time (a log line says which)."""
         defaults = cls()
-        try:
-            settings = cls(**clean)
-        except TypeError:
-            return defaults
-        if settings.validate():
-            log.warning("settings file has invalid values; using defaults for them")
-            for f in dataclasses.fields(cls):
-                candidate = cls(**{**defaults.to_dict(), f.name: getattr(settings, f.name)})
-                if candidate.validate():
-                    setattr(settings, f.name, getattr(defaults, f.name))
+        settings = cls()
+        for f in dataclasses.fields(cls):
+            if f.name not in data or _looks_secret(f.name):
+                continue
+            value = _coerce(data[f.name], getattr(defaults, f.name))
+            if value is None:
+                log.warning("settings: %s has the wrong type; using the default", f.name)
+                continue
+            if cls(**{**defaults.to_dict(), f.name: value}).validate():
+                log.warning("settings: %s is not valid; using the default", f.name)
+                continue
+            setattr(settings, f.name, value)
         return settings
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default``, or None when it is not of a compatible type."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) else None
+    if isinstance(default, str):
+        return value if isinstance(value, str) else None
+    if isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return list(value) if ok else None
+    return None
 
 
 def _looks_secret(key: str) -> bool:
