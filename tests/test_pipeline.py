@@ -82,3 +82,15 @@ def test_vision_none_gives_a_text_reading_that_says_the_image_was_not_used(
     assert r.mode == "text-only" and r.image is not None and r.image.width == 512
     assert any("switched off" in w for w in r.warnings)
     assert any("image channel was not used" in w for w in r.warnings)
+
+
+def test_image_only_without_a_face_says_there_is_nothing_to_read(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from vsa_desktop.core.errors import VisionError
+
+    flat = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (120, 140, 160)).save(flat)
+    with pytest.raises(VisionError, match="No face found") as caught:
+        analyze(AnalysisRequest(image=flat, vision="local", offline=True))
+    assert caught.value.kind == "no_face"

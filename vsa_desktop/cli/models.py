@@ -45,6 +45,14 @@ def _status(args: argparse.Namespace) -> int:
     print(f"model:      {s.model_id}{'  (configured)' if s.configured else ''}")
     if s.builtin:
         print("on disk:    built in (ships with the app; numpy runtime)")
+        if not args.model:
+            from vsa_desktop.core.settings import DEFAULT_TEXT_MODEL
+
+            full = status(DEFAULT_TEXT_MODEL)
+            where = f"on disk at {full.path}" if full.on_disk else "not on disk"
+            print(f"full model: {DEFAULT_TEXT_MODEL} is {where}")
+            if not full.on_disk:
+                print("get it:     vsa models download  (then `auto` uses it)")
         return 0
     print(
         f"on disk:    {yes[s.on_disk]}" + (f"  {_size(s.size_bytes)} at {s.path}" if s.path else "")
@@ -94,10 +102,17 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from vsa_desktop.core.errors import InputError
     from vsa_desktop.core.models import configured_model
     from vsa_desktop.core.text.convert import ensure_onnx
+    from vsa_desktop.core.text.loader import LITE_ID
 
     model = args.model or configured_model()
+    if model == LITE_ID:
+        raise InputError(
+            "The text model in use is the built-in lite model, which needs no conversion: "
+            "download the full model with `vsa models download`, then run `vsa models convert`."
+        )
 
     def progress(stage: str, fraction: float) -> None:
         print(f"  {fraction:4.0%} {stage}", file=sys.stderr)

@@ -179,7 +179,7 @@ def _text_channel(
     except VsaError as exc:
         if request.image is None:
             raise
-        log.warning("text channel failed: %s (%s)", exc.message, exc.detail)
+        log.info("text channel failed: %s (%s)", exc.message, exc.detail)
         run.text_error = exc.to_dict()
         run.warnings.append(f"Text channel failed: {exc.message}")
         return None
@@ -207,7 +207,7 @@ def _vision_channel(
     except VisionError as exc:
         if exc.kind != "no_face" and request.text is None:
             raise
-        log.warning("vision channel failed: %s (%s)", exc.message, exc.detail)
+        log.info("vision channel failed: %s (%s)", exc.message, exc.detail)
         run.vision_error = exc.to_dict()
         run.warnings.append(
             exc.message if exc.kind == "no_face" else f"Vision channel failed: {exc.message}"
@@ -224,8 +224,15 @@ def _vision_channel(
 
 
 def _nothing_worked(run: _Run) -> VsaError:
-    reasons = [w for w in run.warnings]
-    return VsaError(" ".join(reasons) or "Neither channel produced a reading.", kind="no_result")
+    if run.vision_error and run.vision_error.get("kind") == "no_face":
+        return VisionError(
+            "No face found in the image and there is no text, so there is nothing to read: "
+            "add the text that goes with it, or use the cloud vision backend.",
+            kind="no_face",
+        )
+    return VsaError(
+        " ".join(run.warnings) or "Neither channel produced a reading.", kind="no_result"
+    )
 
 
 def _mode(text: TextResult | None, vision: VisionResult | None) -> str:
