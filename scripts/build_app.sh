@@ -20,6 +20,15 @@ if [[ ! -f resources/models/text-lite/model.npz ]]; then
     exit 1
 fi
 
+if [[ ! -x "$PYTHON" ]]; then
+    echo "== setting up .venv first (scripts/dev.sh setup)"
+    bash scripts/dev.sh setup
+fi
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    echo "== installing PyInstaller (the [build] extra)"
+    "$PYTHON" -m pip install --disable-pip-version-check -q -e ".[build]"
+fi
+
 started=$(date +%s)
 "$PYTHON" -m PyInstaller build.spec --noconfirm --log-level WARN ${CLEAN:+--clean}
 built=$(date +%s)
