@@ -26,11 +26,14 @@ from vsa_desktop.core.paths import config_dir
 from vsa_desktop.core.pipeline import AnalysisRequest
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
+from vsa_desktop.core.text.loader import LITE_ID
 from vsa_desktop.gui.crash_dialog import report_crash
+from vsa_desktop.gui.download_dialog import ModelDownloadDialog, model_to_download
 from vsa_desktop.gui.drop_zone import DropZone
 from vsa_desktop.gui.export_dialog import ExportDialog, default_base_name
 from vsa_desktop.gui.first_run import FirstRunNotice
 from vsa_desktop.gui.history_panel import HistoryPanel
+from vsa_desktop.gui.model_tasks import ModelTasks
 from vsa_desktop.gui.result_view import ResultView
 from vsa_desktop.gui.settings_dialog import SettingsDialog
 from vsa_desktop.gui.status_bar import StatusBar
@@ -76,6 +79,8 @@ class MainWindow(QMainWindow):
         self.history, history_problem = open_history(self.settings)
         self.controller = AnalysisController(self)
         self.tasks = TaskRunner(self)
+        self.model_tasks = ModelTasks(self)
+        self._download_dialog: ModelDownloadDialog | None = None
         self.active: ActiveModels | None = None
         self._pending_export: list[AnalysisResult] = []
         self._shut_down = False
@@ -170,6 +175,9 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action(
             "Settings…", [QKeySequence.StandardKey.Preferences, "Ctrl+,"], "Models, keys, fusion"
         )
+        self.download_model_action = self._action(
+            "Download full text model…", [], "Download DistilRoBERTa for better text scores"
+        )
         self.quit_action = self._action("Quit", [QKeySequence.StandardKey.Quit], "Quit")
         self.offline_action = self._action(
             "Offline",
@@ -202,6 +210,7 @@ class MainWindow(QMainWindow):
             self.export_action,
             self.export_history_action,
             self.settings_action,
+            self.download_model_action,
             self.quit_action,
         ):
             file_menu.addAction(action)
@@ -219,6 +228,13 @@ class MainWindow(QMainWindow):
         self.export_history_action.triggered.connect(self.export_selected_history)
         self.settings_action.triggered.connect(self.open_settings)
         self.quit_action.triggered.connect(self.close)
+        self.download_model_action.triggered.connect(self.open_download_dialog)
+        self.result_view.download_requested.connect(self.open_download_dialog)
+        self.status.download_requested.connect(self.open_download_dialog)
+        self.model_tasks.conversion_started.connect(self._on_model_tasks_started)
+        self.model_tasks.conversion_progressed.connect(self._on_model_tasks_progressed)
+        self.model_tasks.conversion_finished.connect(self._on_model_tasks_finished)
+        self.model_tasks.conversion_failed.connect(self._on_model_tasks_failed)
         self.offline_action.toggled.connect(self._on_offline_action_toggled)
         self.text_input.image_pasted.connect(self.drop_zone.load_mime)
         self.drop_zone.image_changed.connect(self._on_drop_zone_image_changed)
@@ -333,10 +349,12 @@ class MainWindow(QMainWindow):
     def _on_warmup_returned(self, task_id: int, active: ActiveModels) -> None:
         self.active = active
         self._show_models()
+        self.model_tasks.after_warmup(self.settings, active)
         self.warmup_finished.emit(active)
 
     def _on_warmup_failed(self, task_id: int, exc: BaseException) -> None:
         self.status.set_models("not available", "…")
+        self.status.set_lite(False)
         self.show_error(exc)
         self.warmup_finished.emit(exc)
 
@@ -345,6 +363,44 @@ class MainWindow(QMainWindow):
             return
         vision = vision_choice(self.settings, self.offline(), self.active.has_key)
         self.status.set_models(f"{self.active.text_model} ({self.active.text_runtime})", vision)
+        self.status.set_lite(self.active.text_model == LITE_ID)
+
+    # ------------------------------------------------------------------ models
+
+    def open_download_dialog(self) -> ModelDownloadDialog:
+        """Open (or raise) the non-modal download dialog; it starts downloading at once."""
+        dialog = self._download_dialog
+        if dialog is None or not dialog.running:
+            if dialog is not None:
+                dialog.deleteLater()
+            offline = True if self.offline() else None
+            model = model_to_download(self.settings)
+            dialog = ModelDownloadDialog(self, model, self.tasks, offline)
+            dialog.model_downloaded.connect(self._on_download_dialog_model_downloaded)
+            self._download_dialog = dialog
+        if dialog.isVisible():
+            dialog.raise_()  # already open: bring it to the front
+        dialog.start()
+        return dialog
+
+    def _on_download_dialog_model_downloaded(self, path: str) -> None:
+        from vsa_desktop.core.text.loader import clear_cache
+
+        clear_cache()  # ``auto`` resolves again: DistilRoBERTa now that it is on disk
+        self.start_warmup()
+
+    def _on_model_tasks_started(self, model: str) -> None:
+        self._on_model_tasks_progressed(0)
+
+    def _on_model_tasks_progressed(self, percent: int) -> None:
+        self.status.show_background(f"Optimising text model for speed… {percent}%")
+
+    def _on_model_tasks_finished(self, runtime: str) -> None:
+        self.status.show_background("")
+        self.start_warmup()  # loads the ONNX copy now; the status bar shows its runtime
+
+    def _on_model_tasks_failed(self, message: str) -> None:
+        self.status.show_background("Text model not optimised (see the log)", message)
 
     # ------------------------------------------------------------------ other slots
 
@@ -478,6 +534,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.controller.shutdown()
+        self.model_tasks.shutdown()
         self.tasks.shutdown()
         self.history_panel.set_store(None)
         if self.history is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from vsa_desktop.core.pipeline import LITE_NOTE
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.gui.message_bar import MessageBar
@@ -38,8 +39,10 @@ class ResultView(QWidget):
     Matplotlib to import.
 
     Signals:
-        (none: it only displays; errors are shown through ``message_bar``)
+        download_requested(): "Download the full model" was clicked (beside the lite note).
     """
+
+    download_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +51,13 @@ class ResultView(QWidget):
         self.agreement = self._label("Agreement")
         self.details = self._label("Readings per channel")
         self.warnings = self._label("Warnings")
+        self.download_button = QPushButton("Download the full model…", self)
+        self.download_button.setToolTip(
+            "Download DistilRoBERTa (about 330 MB) for better text scores"
+        )
+        self.download_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.download_button.clicked.connect(self.download_requested)
+        self.download_button.hide()
         self.notice = self._label("Notice")
         self.notice.setText(f"<i>{NOTICE}</i>")
         self._chart: ChartCanvas | None = None
@@ -60,9 +70,10 @@ class ResultView(QWidget):
             self.headline,
             self.agreement,
             self.warnings,
-            self.details,
         ):
             layout.addWidget(widget)
+        layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details)
         layout.addLayout(self._chart_slot, 1)
         layout.addWidget(self.notice)
         self.result: AnalysisResult | None = None
@@ -104,12 +115,14 @@ class ResultView(QWidget):
             for label in (self.agreement, self.details, self.warnings):
                 label.clear()
                 label.setVisible(False)
+            self.download_button.hide()
             return
         prefix = f"{html.escape(origin)}: " if origin else ""
         self.headline.setText(f"{prefix}{_headline(result)}")
         self._set(self.agreement, _agreement_html(result))
         self._set(self.details, _details_html(result))
         self._set(self.warnings, _warnings_html(result))
+        self.download_button.setVisible(LITE_NOTE in result.warnings)
 
     @staticmethod
     def _set(label: QLabel, text: str) -> None:

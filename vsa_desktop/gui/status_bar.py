@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 STAGE_WORDS = {
@@ -12,14 +13,17 @@ STAGE_WORDS = {
     "done": "Done",
 }
 STAGE_FRACTIONS = {"image": 0.05, "text": 0.2, "vision": 0.55, "fusion": 0.9, "done": 1.0}
+LITE_LINK = "<a href='download'>lite model — download full</a>"
 
 
 class StatusBar(QStatusBar):
     """Shows which models are active, whether the app is offline, and analysis progress.
 
     Signals:
-        (none)
+        download_requested(): the "lite model — download full" link was clicked.
     """
+
+    download_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,7 +39,19 @@ class StatusBar(QStatusBar):
         self.progress.hide()
         self.activity = QLabel(self)
         self.activity.setAccessibleName("Activity")
-        self.addWidget(self.models, 1)
+        self.lite_link = QLabel(LITE_LINK, self)
+        self.lite_link.setAccessibleName("Download the full text model")
+        self.lite_link.setToolTip("The built-in lite model reads the text: download DistilRoBERTa")
+        self.lite_link.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.lite_link.linkActivated.connect(self._on_lite_link_activated)
+        self.lite_link.hide()
+        self.background = QLabel(self)
+        self.background.setAccessibleName("Background work")
+        self.background.hide()
+        self.addWidget(self.models, 0)
+        self.addWidget(self.lite_link, 0)
+        self.addWidget(QLabel(self), 1)  # keeps the link beside the models
+        self.addPermanentWidget(self.background)
         self.addPermanentWidget(self.activity)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.network)
@@ -44,6 +60,16 @@ class StatusBar(QStatusBar):
     def set_models(self, text: str, vision: str) -> None:
         """Show the text model (with runtime) and the vision backend in use."""
         self.models.setText(f"Text: {text}  ·  Vision: {vision}")
+
+    def set_lite(self, lite: bool) -> None:
+        """Show the "download full" link while the built-in lite model reads the text."""
+        self.lite_link.setVisible(lite)
+
+    def show_background(self, message: str, tip: str = "") -> None:
+        """Show background work (e.g. the ONNX conversion); "" hides it."""
+        self.background.setText(message)
+        self.background.setToolTip(tip)
+        self.background.setVisible(bool(message))
 
     def set_offline(self, offline: bool) -> None:
         """Show online or offline (text-only cloud use off)."""
@@ -65,3 +91,6 @@ class StatusBar(QStatusBar):
     def show_activity(self, message: str) -> None:
         """Show a short note (e.g. where an export went) beside the models."""
         self.activity.setText(message)
+
+    def _on_lite_link_activated(self, _link: str) -> None:
+        self.download_requested.emit()
