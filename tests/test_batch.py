@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_vsa
 from tests.conftest import DATA, SHARED
 from vsa_desktop.core.batch import BatchOutputs, read_items, run_batch
 from vsa_desktop.core.errors import InputError
@@ -155,16 +154,9 @@ def test_cli_batch_and_history_round_trip(
 ) -> None:
     rows = [{"text": t} for t in dev_texts(12)]
     source = write_csv(tmp_path / "in.csv", rows)
-    env = {**os.environ, "VSA_HOME": str(vsa_home)}
 
     def vsa(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vsa_desktop.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_vsa(vsa_home, *args)
 
     out = tmp_path / "out.jsonl"
     first = vsa("batch", str(source), "--jsonl", str(out), "--text-model", str(tiny_model_dir))

@@ -11,16 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_vsa
+
 
 def vsa(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VSA_HOME": str(env_home)}
-    return subprocess.run(
-        [sys.executable, "-m", "vsa_desktop.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return run_vsa(env_home, *args)
 
 
 def test_analyze_prints_a_valid_result(

@@ -5,27 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_vsa
+
 
 @pytest.fixture
 def vsa(vsa_home: Path):
-    env = {**os.environ, "VSA_HOME": str(vsa_home)}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vsa_desktop.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    return run
+    return lambda *args: run_vsa(vsa_home, *args)
 
 
 def test_analyze_twice_list_show_export_delete(vsa, tiny_model_dir: Path, tmp_path: Path) -> None:

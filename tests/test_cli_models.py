@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import run_vsa
 
-def vsa(
-    home: Path, *args: str, timeout: float = 600, **env: str
-) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "VSA_HOME": str(home), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "vsa_desktop.cli", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+vsa = run_vsa
 
 
 def test_status_of_the_builtin_default_runs_offline(vsa_home: Path) -> None:

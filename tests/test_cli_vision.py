@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_vsa
 from tests.conftest import DATA
 from tests.fake_groq import FakeGroq, fail, ok, scores_json
 
@@ -17,15 +15,7 @@ ASTRONAUT = DATA / "astronaut.png"
 KEY = "gsk_test_secret_key_123456"
 
 
-def vsa(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "VSA_HOME": str(home), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "vsa_desktop.cli", *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+vsa = run_vsa
 
 
 def test_local_offline_multimodal(vsa_home: Path, tiny_model_dir: Path) -> None:

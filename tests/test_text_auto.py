@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import run_vsa
 from vsa_desktop.core.settings import DEFAULT_TEXT_MODEL
 
 
@@ -24,13 +22,8 @@ def fake_hub_cache(cache: Path, model_dir: Path, repo: str = DEFAULT_TEXT_MODEL)
 
 
 def analyze_text(home: Path, cache: Path, text: str) -> dict:
-    env = {**os.environ, "VSA_HOME": str(home), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    p = subprocess.run(
-        [sys.executable, "-m", "vsa_desktop.cli", "analyze", "--text", text, "--no-history"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    p = run_vsa(
+        home, "analyze", "--text", text, "--no-history", HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1"
     )
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
