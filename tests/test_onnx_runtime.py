@@ -215,3 +215,22 @@ def test_broken_cache_falls_back_to_torch_under_auto(
     assert report is not None
     (report.folder / INT8_FILE).write_bytes(b"not an onnx file")
     assert loader.load_text_analyzer(str(tiny_model_dir), "auto").analyze("hi").runtime == "torch"
+
+
+def test_a_cancelled_conversion_leaves_nothing_behind(tiny_model_dir: Path) -> None:
+    from vsa_desktop.core.cancel import CancelToken
+    from vsa_desktop.core.errors import Cancelled
+    from vsa_desktop.core.text import convert
+
+    token = CancelToken()
+
+    def progress(stage: str, _fraction: float) -> None:
+        if stage == "quantizing":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        convert.ensure_onnx(str(tiny_model_dir), progress, cancel=token, force=True)
+    root = convert.onnx_root()
+    leftovers = [p.name for p in root.iterdir()] if root.exists() else []
+    assert not [name for name in leftovers if ".tmp-" in name]
+    assert convert.cached_report(str(tiny_model_dir)) is None

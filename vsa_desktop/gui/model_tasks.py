@@ -47,7 +47,7 @@ def convert_call(model: str) -> Callable[[CancelToken, Callable[[str, float], No
             check(token)
             progress(stage, fraction)
 
-        return ensure_onnx(model, report)
+        return ensure_onnx(model, report, cancel=token)
 
     return call
 

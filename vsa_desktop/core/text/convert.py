@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vsa_desktop.core.cancel import ProgressCallback
+from vsa_desktop.core.cancel import CancelToken, ProgressCallback, check
 from vsa_desktop.core.errors import InputError, ModelError, ModelNotAvailableError
 from vsa_desktop.core.paths import cache_dir
 from vsa_desktop.core.resources import resource_path
@@ -56,6 +56,7 @@ FP32_MAX_ABS_DIFF = 1e-3
 QUANT_OP_TYPES = ("MatMul", "Gather")
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 HASH_HEAD_BYTES = 1 << 20
+PROBE_GROUP = 32  # probes scored together; cancel is checked between groups
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -207,6 +208,7 @@ def ensure_onnx(
     max_mean_abs_diff: float = MAX_MEAN_ABS_DIFF,
     probes: list[str] | None = None,
     force: bool = False,
+    cancel: CancelToken | None = None,
 ) -> ConvertReport:
     """Export ``model_id`` to ONNX, quantize it and check the int8 copy, once.
 
@@ -220,6 +222,8 @@ def ensure_onnx(
         max_mean_abs_diff: int8's mean absolute probability difference must stay below this.
         probes: texts for the fidelity check (default: ``resources/probes/text_probes.txt``).
         force: convert again even when the cache holds this model.
+        cancel: checked between stages and between groups of probes; a cancelled
+            conversion raises ``Cancelled`` and leaves no half-written folder.
 
     Raises:
         ModelNotAvailableError: the model is not on disk, or torch/transformers/onnx are
@@ -250,6 +254,7 @@ def ensure_onnx(
             thresholds,
             probes if probes is not None else load_probes(),
             progress,
+            cancel,
         )
 
 
@@ -268,6 +273,7 @@ def _convert(
     thresholds: dict[str, float],
     probes: list[str],
     progress: ProgressCallback | None,
+    cancel: CancelToken | None = None,
 ) -> ConvertReport:
     started = time.perf_counter()
     work = target.parent / f".{key}.tmp-{os.getpid()}-{threading.get_ident()}"
@@ -276,12 +282,15 @@ def _convert(
     try:
         _tell(progress, "loading", 0.0)
         torch_analyzer = _torch_analyzer(model, folder)
+        check(cancel)
         _tell(progress, "exporting", 0.1)
         export_folder(torch_analyzer, work)
+        check(cancel)
         _tell(progress, "quantizing", 0.4)
         quantize(work / FP32_FILE, work / INT8_FILE)
+        check(cancel)
         _tell(progress, "checking", 0.6)
-        fidelity = check_fidelity(torch_analyzer, work, probes, model)
+        fidelity = check_fidelity(torch_analyzer, work, probes, model, cancel)
         report = _decide(model, key, target, fidelity, thresholds, time.perf_counter() - started)
         (work / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
         _publish(work, target)
@@ -390,11 +399,17 @@ class _DropMessage(logging.Filter):
         return not str(record.msg).startswith(self.prefix)
 
 
-def check_fidelity(torch_analyzer: Any, work: Path, probes: list[str], model: str) -> Fidelity:
+def check_fidelity(
+    torch_analyzer: Any,
+    work: Path,
+    probes: list[str],
+    model: str,
+    cancel: CancelToken | None = None,
+) -> Fidelity:
     """Compare the fp32 and int8 ONNX copies with torch on ``probes``."""
-    reference = _scores(torch_analyzer, probes)
-    fp32 = _scores(OnnxTextAnalyzer(work, model, int8=False), probes)
-    int8 = _scores(OnnxTextAnalyzer(work, model, int8=True), probes)
+    reference = _scores(torch_analyzer, probes, cancel)
+    fp32 = _scores(OnnxTextAnalyzer(work, model, int8=False), probes, cancel)
+    int8 = _scores(OnnxTextAnalyzer(work, model, int8=True), probes, cancel)
     agreement, mean_diff, max_diff = _compare(reference, int8)
     fp32_agreement, _, fp32_max = _compare(reference, fp32)
     return Fidelity(
@@ -407,8 +422,15 @@ def check_fidelity(torch_analyzer: Any, work: Path, probes: list[str], model: st
     )
 
 
-def _scores(analyzer: Any, texts: list[str]) -> list[list[float]]:
-    return [list(r.scores.values()) for r in analyzer.analyze_batch(texts)]
+def _scores(
+    analyzer: Any, texts: list[str], cancel: CancelToken | None = None
+) -> list[list[float]]:
+    out: list[list[float]] = []
+    for start in range(0, len(texts), PROBE_GROUP):
+        check(cancel)
+        group = analyzer.analyze_batch(texts[start : start + PROBE_GROUP])
+        out.extend(list(r.scores.values()) for r in group)
+    return out
 
 
 def _compare(ref: list[list[float]], other: list[list[float]]) -> tuple[float, float, float]:
