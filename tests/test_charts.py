@@ -219,3 +219,25 @@ def test_charts_do_not_import_pyplot_or_qt() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_update_moves_bars_in_place_and_matches_a_rebuild() -> None:
+    from vsa_desktop.core.charts import update_result_figure
+
+    first = make_result({"happy": 0.9, "sad": 0.1}, {"happy": 0.6, "fear": 0.4})
+    second = make_result({"sad": 0.7, "angry": 0.3}, {"surprise": 1.0})
+    figure = result_figure(first)
+    patches_before = [id(p) for c in figure.axes[0].containers for p in c]
+    assert update_result_figure(second, figure)
+    assert [id(p) for c in figure.axes[0].containers for p in c] == patches_before
+    assert bar_heights(figure) == bar_heights(result_figure(second))
+    assert "sad" in figure.axes[0].get_title(loc="left")
+
+
+def test_update_refuses_a_different_set_of_channels() -> None:
+    from vsa_desktop.core.charts import update_result_figure
+
+    figure = result_figure(make_result({"happy": 1.0}, {"happy": 1.0}))
+    before = bar_heights(figure)
+    assert not update_result_figure(make_result({"sad": 1.0}, None), figure)
+    assert bar_heights(figure) == before

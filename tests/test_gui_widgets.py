@@ -223,3 +223,23 @@ def test_chart_colours_follow_the_palette(qtbot, gui_guard, tiny_model_dir):
     canvas.show_result(result)
     assert to_hex(canvas.figure.get_facecolor()) == "#1e1e1e"
     assert to_hex(canvas.figure.axes[0].yaxis.label.get_color()) == "#e6e6e6"
+
+
+def test_chart_shows_each_new_result_when_bars_are_moved_in_place(qtbot, gui_guard):
+    from tests.helpers_results import make_result
+    from vsa_desktop.core.taxonomy import EMOTIONS
+    from vsa_desktop.gui.chart_canvas import ChartCanvas
+
+    canvas = ChartCanvas()
+    qtbot.addWidget(canvas)
+    first = make_result({"happy": 0.9, "sad": 0.1}, {"happy": 1.0})
+    second = make_result({"angry": 0.8, "fear": 0.2}, {"surprise": 0.5, "sad": 0.5})
+    canvas.show_result(first)
+    bars_before = [id(p) for c in canvas.figure.axes[0].containers for p in c]
+    canvas.show_result(second)
+    assert [id(p) for c in canvas.figure.axes[0].containers for p in c] == bars_before
+    heights = canvas.bar_heights()
+    assert second.text is not None and second.vision is not None and second.fusion is not None
+    assert heights["text"] == pytest.approx([second.text.scores[e] for e in EMOTIONS])
+    assert heights["vision"] == pytest.approx([second.vision.scores[e] for e in EMOTIONS])
+    assert heights["fused"] == pytest.approx([second.fusion.scores[e] for e in EMOTIONS])

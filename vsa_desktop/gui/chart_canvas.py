@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from vsa_desktop.core.charts import result_figure
+from vsa_desktop.core.charts import result_figure, update_result_figure
 from vsa_desktop.core.result import AnalysisResult
 
 EMPTY = "The scores of the seven emotions appear here after an analysis."
@@ -45,6 +45,12 @@ class ChartCanvas(FigureCanvasQTAgg):
         if result is None:
             self.figure.clear()
             self.figure.text(0.5, 0.5, EMPTY, ha="center", va="center", fontsize=10)
+        elif update_result_figure(result, self.figure):
+            for ax in self.figure.axes:
+                ax.set_title("", loc="left")  # the view above says the same in words
+            self.setAccessibleDescription(_describe(result))
+            self.draw_idle()  # same channels: only the bar heights moved
+            return
         else:
             result_figure(result, figure=self.figure)
             for ax in self.figure.axes:
