@@ -59,8 +59,16 @@ def startup_report() -> dict[str, object]:
 
 
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(prog="vsa-desktop", description="VSA Desktop")
+    parser = argparse.ArgumentParser(
+        prog="vsa-desktop",
+        description="VSA Desktop: read the emotion expressed in text and images, together.",
+    )
     parser.add_argument("--version", action="version", version=f"VSA Desktop {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run the offline self-test (one line per check) instead of opening the window",
+    )
     parser.add_argument(
         "--quit-after-show",
         action="store_true",
