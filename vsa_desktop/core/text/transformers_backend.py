@@ -194,8 +194,9 @@ def _load(model: str, model_id: str) -> tuple[Any, Any]:
         from transformers.utils import logging as hf_logging
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "The transformers/torch runtime is not installed: install the app with its "
-            "[torch] extra, or use the built-in lite model.",
+            "This model needs torch, which this installation does not have: use the built-in "
+            "lite model, or convert the model once with `vsa models convert` in a source "
+            "install with the [torch] extra (the ONNX copy then runs here).",
             detail=str(exc),
         ) from None
     hf_logging.disable_progress_bar()
