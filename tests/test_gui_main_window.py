@@ -144,6 +144,8 @@ def test_history_row_shows_result_again_and_exports_selection(qtbot, window, tmp
     assert blocker.args[0].id == first.id
     assert window.result_view.result.id == first.id
     assert "From history" in window.result_view.headline.text()
+    assert first.text_input is not None
+    assert first.text_input[:20] in window.result_view.details.text()  # what it read
 
     window.history_panel.table.selectAll()
     dialog = window.export_selected_history()

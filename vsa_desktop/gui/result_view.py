@@ -120,7 +120,10 @@ class ResultView(QWidget):
         prefix = f"{html.escape(origin)}: " if origin else ""
         self.headline.setText(f"{prefix}{_headline(result)}")
         self._set(self.agreement, _agreement_html(result))
-        self._set(self.details, _details_html(result))
+        details = _details_html(result)
+        if origin:  # the input boxes hold the next analysis, so say what this one read
+            details = _input_html(result) + "<br>" + details
+        self._set(self.details, details)
         self._set(self.warnings, _warnings_html(result))
         self.download_button.setVisible(LITE_NOTE in result.warnings)
 
@@ -161,6 +164,17 @@ def _agreement_html(result: AnalysisResult) -> str:
         f"Agreement <b>{fusion.agreement.score:.2f}</b> — "
         f"<b><span style='color:{colour}'>{html.escape(words)}</span></b> ({same})"
     )
+
+
+def _input_html(result: AnalysisResult) -> str:
+    parts = []
+    if result.text_input:
+        text = " ".join(result.text_input.split())
+        text = text if len(text) <= 120 else text[:119] + "…"
+        parts.append(f"“{html.escape(text)}”")
+    if result.image:
+        parts.append(f"image {html.escape(result.image.name)}")
+    return "<b>Input</b>: " + (", ".join(parts) or "—")
 
 
 def _details_html(result: AnalysisResult) -> str:
