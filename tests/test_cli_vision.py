@@ -41,6 +41,24 @@ def test_local_offline_multimodal(vsa_home: Path, tiny_model_dir: Path) -> None:
     assert d["input"]["image"]["width"] == 512 and len(d["input"]["image"]["sha256"]) == 64
 
 
+def analyze_with_groq(home: Path, model: Path, server: FakeGroq):
+    """`vsa analyze` of a text and the smiling photo through the stand-in Groq server."""
+    return vsa(
+        home,
+        "analyze",
+        "--text",
+        "We won!",
+        "--image",
+        str(ASTRONAUT),
+        "--vision",
+        "groq",
+        "--text-model",
+        str(model),
+        GROQ_BASE_URL=server.base_url,
+        GROQ_API_KEY=KEY,
+    )
+
+
 @pytest.fixture
 def groq_server():
     with FakeGroq() as server:
@@ -57,20 +75,7 @@ def test_groq_returns_cloud_scores_and_description(
             )
         )
     )
-    p = vsa(
-        vsa_home,
-        "analyze",
-        "--text",
-        "We won!",
-        "--image",
-        str(ASTRONAUT),
-        "--vision",
-        "groq",
-        "--text-model",
-        str(tiny_model_dir),
-        GROQ_BASE_URL=groq_server.base_url,
-        GROQ_API_KEY=KEY,
-    )
+    p = analyze_with_groq(vsa_home, tiny_model_dir, groq_server)
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["mode"] == "multimodal" and d["vision"]["backend"] == "groq"
@@ -88,20 +93,7 @@ def test_groq_failure_keeps_the_text_result(
     vsa_home: Path, tiny_model_dir: Path, groq_server: FakeGroq
 ) -> None:
     groq_server.queue(fail(401, "Invalid API Key", "invalid_api_key"))
-    p = vsa(
-        vsa_home,
-        "analyze",
-        "--text",
-        "We won!",
-        "--image",
-        str(ASTRONAUT),
-        "--vision",
-        "groq",
-        "--text-model",
-        str(tiny_model_dir),
-        GROQ_BASE_URL=groq_server.base_url,
-        GROQ_API_KEY=KEY,
-    )
+    p = analyze_with_groq(vsa_home, tiny_model_dir, groq_server)
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["mode"] == "text-only" and d["vision"] is None and d["text"] is not None
@@ -118,20 +110,7 @@ def test_retired_model_switch_is_remembered_in_settings(
         fail(404, "The model `qwen/qwen3.8-27b` does not exist", "model_not_found"),
         ok(scores_json({"happy": 1.0})),
     )
-    p = vsa(
-        vsa_home,
-        "analyze",
-        "--text",
-        "We won!",
-        "--image",
-        str(ASTRONAUT),
-        "--vision",
-        "groq",
-        "--text-model",
-        str(tiny_model_dir),
-        GROQ_BASE_URL=groq_server.base_url,
-        GROQ_API_KEY=KEY,
-    )
+    p = analyze_with_groq(vsa_home, tiny_model_dir, groq_server)
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["vision"]["model"] == "meta-llama/llama-4-maverick-17b-128e-instruct"
