@@ -94,3 +94,28 @@ def test_image_only_without_a_face_says_there_is_nothing_to_read(tmp_path: Path)
     with pytest.raises(VisionError, match="No face found") as caught:
         analyze(AnalysisRequest(image=flat, vision="local", offline=True))
     assert caught.value.kind == "no_face"
+
+
+def test_an_opened_image_is_used_as_is(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import shutil
+
+    from vsa_desktop.core.imaging import load_image
+
+    copy = tmp_path / "photo.png"
+    shutil.copy(Path(__file__).parent / "data" / "astronaut.png", copy)
+    opened = load_image(copy)
+    copy.unlink()  # the pipeline must not go back to the file
+    r = analyze(AnalysisRequest(image=opened, vision="local", offline=True))
+    assert r.image == opened.info and r.vision is not None and r.vision.label == "happy"
+
+
+def test_the_lite_note_comes_with_every_lite_text_result() -> None:
+    from vsa_desktop.core.text.loader import LITE_ID, load_text_analyzer
+
+    direct = analyze(AnalysisRequest(text="I miss her so much", text_model=LITE_ID))
+    given = load_text_analyzer(LITE_ID).analyze("I miss her so much")
+    grouped = analyze(
+        AnalysisRequest(text="I miss her so much", text_model=LITE_ID), text_result=given
+    )
+    assert any("lite model" in w for w in direct.warnings)
+    assert direct.warnings == grouped.warnings

@@ -113,11 +113,9 @@ def run(args: argparse.Namespace) -> int:
     request = request_from_args(args, settings, read_text_arg(args), args.image)
     history = None
     if not args.no_history:
-        from vsa_desktop.core.history import HistoryStore
+        from vsa_desktop.cli.history import open_store
 
-        history = HistoryStore(history_file(settings))
-        if history.recovery_message:
-            print(f"note: {history.recovery_message}", file=sys.stderr)
+        history = open_store(settings)
     result = analyze(request, history=history, keep_thumbnail=settings.keep_thumbnails)
     print(result.to_json(), flush=True)
     for warning in result.warnings:
@@ -129,11 +127,6 @@ def run(args: argparse.Namespace) -> int:
             if out:
                 export_results([result], out, overwrite=True)
     return EXIT_OK
-
-
-def history_file(settings: Settings) -> Path | None:
-    """The history file the settings name (``~`` expanded), or None for the default."""
-    return Path(settings.history_path).expanduser() if settings.history_path else None
 
 
 def check_outputs(args: argparse.Namespace) -> None:

@@ -89,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
     request_from_args(args, settings)  # validate options before starting
     history = None
     if not args.no_history:
-        from vsa_desktop.cli.analyze import history_file
-        from vsa_desktop.core.history import HistoryStore
+        from vsa_desktop.cli.history import open_store
 
-        history = HistoryStore(history_file(settings))
+        history = open_store(settings)
     bar = ProgressBar()
     summary = run_batch(
         items,

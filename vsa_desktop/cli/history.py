@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vsa_desktop.core.history import HistoryEntry, HistoryStore
+    from vsa_desktop.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,13 +50,17 @@ def _paging(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
 
-def open_store() -> HistoryStore:
-    """The history store named by the settings (or the default one)."""
-    from vsa_desktop.cli.analyze import history_file
+def open_store(settings: Settings | None = None) -> HistoryStore:
+    """The history store the settings name (default location otherwise).
+
+    A damaged file found on opening was moved aside by the store: say so on stderr.
+    """
     from vsa_desktop.core.history import HistoryStore
     from vsa_desktop.core.settings import load_settings
 
-    store = HistoryStore(history_file(load_settings()))
+    settings = settings or load_settings()
+    path = Path(settings.history_path) if settings.history_path else None
+    store = HistoryStore(path)
     if store.recovery_message:
         print(f"note: {store.recovery_message}", file=sys.stderr)
     return store

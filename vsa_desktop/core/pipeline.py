@@ -16,7 +16,7 @@ from vsa_desktop.core.imaging import LoadedImage, load_image
 from vsa_desktop.core.result import AnalysisResult, TextResult, VisionResult
 from vsa_desktop.core.settings import Settings
 from vsa_desktop.core.text.base import check_text
-from vsa_desktop.core.text.loader import LITE_ID, load_text_analyzer, resolve_model
+from vsa_desktop.core.text.loader import LITE_ID, load_text_analyzer
 
 if TYPE_CHECKING:
     from vsa_desktop.core.history import HistoryStore
@@ -33,12 +33,13 @@ LITE_NOTE = (
 class AnalysisRequest:
     """What to analyze and how.
 
-    ``text=None`` means no text; an empty string is an input error. ``image`` is a path or
-    the image's bytes (``image_name`` names pasted bytes).
+    ``text=None`` means no text; an empty string is an input error. ``image`` is a path, the
+    image's bytes (``image_name`` names pasted bytes), or an image already opened with
+    ``load_image`` (the GUI's drop zone has one; it is not decoded again).
     """
 
     text: str | None = None
-    image: str | Path | bytes | None = None
+    image: str | Path | bytes | LoadedImage | None = None
     image_name: str | None = None
     text_model: str = "auto"
     text_runtime: str = "auto"
@@ -92,7 +93,11 @@ def analyze(
     if request.image is not None:
         report("image", 0.0)
         t0 = time.perf_counter()
-        run.image = load_image(request.image, request.image_name)
+        run.image = (
+            request.image
+            if isinstance(request.image, LoadedImage)
+            else load_image(request.image, request.image_name)
+        )
         run.timings["image"] = _ms(t0)
     check(cancel)
     text: TextResult | None
@@ -102,6 +107,8 @@ def analyze(
         text = _text_channel(request, run, report)
     else:
         text = None
+    if text is not None and text.model == LITE_ID:  # batch's grouped texts included
+        run.warnings.append(LITE_NOTE)
     check(cancel)
     vision = _vision_channel(request, run, report, cancel) if run.image else None
     check(cancel)
@@ -185,8 +192,6 @@ def _text_channel(
         return None
     finally:
         run.timings["text"] = _ms(t0)
-    if result.model == LITE_ID and resolve_model(request.text_model) == LITE_ID:
-        run.warnings.append(LITE_NOTE)
     return result
 
 

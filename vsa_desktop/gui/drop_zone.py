@@ -97,7 +97,7 @@ class DropZone(QFrame):
 
     @property
     def source(self) -> str | Path | bytes | None:
-        """What to put in ``AnalysisRequest.image``: the file path or the pasted bytes."""
+        """Where the accepted image came from: its file path, or the pasted/dropped bytes."""
         return self._source
 
     @property

@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         return AnalysisRequest(
             text=text if text.strip() else None,
-            image=self.drop_zone.source,
+            image=self.drop_zone.loaded,
             image_name=self.drop_zone.image_name,
             text_model=s.effective_text_model(),
             text_runtime=s.text_runtime,
