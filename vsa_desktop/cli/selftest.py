@@ -41,7 +41,25 @@ def all_checks() -> list[tuple[str, Check]]:
     from vsa_desktop.gui.selftest_check import check_main_window
 
     first, *rest = CORE_CHECKS  # resources first: a missing file explains later failures
-    return [first, ("main-window", check_main_window), *rest, ("no-torch", check_no_heavy_imports)]
+    return [
+        first,
+        ("main-window", check_main_window),
+        ("qt-binding", check_qt_binding),
+        *rest,
+        ("no-torch", check_no_heavy_imports),
+    ]
+
+
+def check_qt_binding(_folder: Path) -> str:
+    """The Qt binding keeps its reference counts (PySide6 6.12.0 on Python 3.11 does not)."""
+    from vsa_desktop.gui.binding_check import bad_binding_message, leaked_none_references
+
+    message = bad_binding_message()
+    if message:
+        raise AssertionError(message)
+    import PySide6
+
+    return f"PySide6 {PySide6.__version__}: {leaked_none_references()} references lost in 200 calls"
 
 
 def _report(result: CheckResult) -> None:

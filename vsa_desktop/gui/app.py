@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
@@ -17,6 +18,9 @@ from vsa_desktop import __version__
 from vsa_desktop.core.resources import resource_path
 from vsa_desktop.gui.crash_dialog import install_crash_handler
 from vsa_desktop.gui.logs import install_qt_message_handler, setup_logging
+
+if TYPE_CHECKING:
+    from vsa_desktop.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,16 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(argv)
 
 
+def _warn_about_bad_binding(window: MainWindow) -> None:
+    """Say so, in the window and the log, when the Qt binding is one known to crash."""
+    from vsa_desktop.gui.binding_check import bad_binding_message
+
+    message = bad_binding_message()
+    if message:
+        log.error("%s", message)
+        window.result_view.message_bar.show_message(message, "error")
+
+
 def run(argv: list[str]) -> int:
     """Run the app until its window closes; return the exit code."""
     args, qt_args = _parse(argv)
@@ -102,6 +116,7 @@ def run(argv: list[str]) -> int:
 
     window = MainWindow()
     app.aboutToQuit.connect(window.shutdown)
+    _warn_about_bad_binding(window)
     if args.quit_after_show:
         probe = _FirstShow(window)
         window.installEventFilter(probe)
