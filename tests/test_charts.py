@@ -24,6 +24,7 @@ from vsa_desktop.core.charts import (
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.core.verdict import percent
 
 
 def containers(figure: Figure) -> dict[str, BarContainer]:
@@ -81,10 +82,11 @@ def test_title_gives_labels_confidences_and_mixed_wording() -> None:
     r = make_result({"happy": 5, "sad": 4, "neutral": 3}, {"sad": 5, "happy": 4, "neutral": 3})
     assert r.fusion.agreement.level == "mixed"
     title = figure_title(result_figure(r))
-    assert f"Text: happy {r.text.confidence:.0%}" in title
-    assert f"Vision: sad {r.vision.confidence:.0%}" in title
-    assert f"Fused: {r.fusion.label} {r.fusion.confidence:.0%}" in title
+    assert f"Text: happy {percent(r.text.confidence)}" in title
+    assert f"Vision: sad {percent(r.vision.confidence)}" in title
+    assert f"Fused: {r.fusion.label} {percent(r.fusion.confidence)}" in title
     assert f"Agreement {r.fusion.agreement.score:.2f}: mixed signals" in title
+    assert "not calibrated" in title  # test models: their scores are shown as they are
 
 
 def figure_title(figure: Figure) -> str:

@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.gui_support import ASTRONAUT, GUI_MARKS, gui_guard, gui_settings  # noqa: F401
-from vsa_desktop.core import pipeline
+from vsa_desktop.core import pipeline, verdict
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings
@@ -47,7 +47,7 @@ def drop_mime(target, mime: QMimeData) -> bool:
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    enter = QDragEnterEvent(QPointF(10, 10), *args)
+    enter = QDragEnterEvent(QPoint(10, 10), *args)  # QPoint: 6.11 has no QPointF overload
     QApplication.sendEvent(target, enter)
     if not enter.isAccepted():
         return False
@@ -99,15 +99,20 @@ def test_drop_type_analyze_shows_chart_history_and_exports(qtbot, window, tmp_pa
     assert result.text_input == "What a wonderful, happy day with friends."
     heights = window.result_view.chart.bar_heights()
     expected = {
-        "text": result.text.scores,
-        "vision": result.vision.scores,
-        "fused": result.fusion.scores,
+        "text": result.text.shown_scores,
+        "vision": result.vision.shown_scores,
+        "fused": result.fusion.shown_scores,
     }
     assert set(heights) == set(expected)
     for channel, scores in expected.items():
         assert heights[channel] == pytest.approx([scores[e] for e in EMOTIONS], abs=1e-12)
     assert window.drop_zone.faces == result.vision.faces and result.vision.faces
-    assert result.fusion.label.capitalize() in window.result_view.headline.text()
+    # one number everywhere: the headline, the fused bar of the label and the JSON
+    fused_bar = heights["fused"][EMOTIONS.index(result.fusion.label)]
+    assert fused_bar == result.fusion.confidence
+    assert verdict.reading(result.fusion) in window.result_view.headline.text()
+    assert result.vision.calibrated and not result.text.calibrated  # the tiny test model is not
+    assert "raw scores, not calibrated" in window.result_view.details.text()
     assert "not inner feelings" in window.result_view.notice.text()
 
     assert window.history_panel.model.rowCount() == 1

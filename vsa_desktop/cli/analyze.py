@@ -48,6 +48,12 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         help="vision backend (default: from settings, auto)",
     )
     p.add_argument("--weights", help="text,vision fusion weights summing to 1, e.g. 0.5,0.5")
+    p.add_argument(
+        "--fusion",
+        choices=("auto", "weighted", "product"),
+        help="fusion rule: weighted sum, product of the channels, or auto (the rule validation "
+        "chose; see docs/validation.md). Default: from settings, auto",
+    )
     p.add_argument("--offline", action="store_true", help="never use the network")
 
 
@@ -98,6 +104,7 @@ def request_from_args(
         text_runtime=args.runtime or settings.text_runtime,
         vision=args.vision or settings.vision_backend,
         weights=parse_weights(args.weights) if args.weights else settings.weights,
+        fusion_rule=args.fusion or settings.fusion_rule,
         offline=args.offline or settings.effective_offline(),
         settings=settings,
     )

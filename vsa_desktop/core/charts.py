@@ -20,6 +20,7 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from vsa_desktop.core import verdict
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
 
@@ -35,11 +36,6 @@ STYLE: dict[str, dict[str, str]] = {
     "text": {"color": "#0072B2", "hatch": "//", "name": "Text"},
     "vision": {"color": "#E69F00", "hatch": "\\\\", "name": "Vision"},
     "fused": {"color": "#009E73", "hatch": "..", "name": "Fused"},
-}
-LEVEL_WORDS = {
-    "consistent": "consistent",
-    "mixed": "mixed signals",
-    "divergent": "divergent (mixed signals)",
 }
 NO_SCORES = "No scores to show"
 NO_HISTORY = "No analyses yet"
@@ -59,14 +55,18 @@ def _prepare(figure: Figure | None) -> Figure:
 
 
 def channels(result: AnalysisResult) -> list[tuple[str, dict[str, float]]]:
-    """The (channel, scores) pairs of ``result`` that are present, in drawing order."""
+    """The (channel, shown scores) pairs of ``result`` that are present, in drawing order.
+
+    Shown scores are the calibrated probabilities when there are any, so the fused bar of the
+    fused label is the confidence printed in the title, the window and the exports.
+    """
     found: list[tuple[str, dict[str, float]]] = []
     if result.text:
-        found.append(("text", dict(result.text.scores)))
+        found.append(("text", dict(result.text.shown_scores)))
     if result.vision:
-        found.append(("vision", dict(result.vision.scores)))
+        found.append(("vision", dict(result.vision.shown_scores)))
     if result.fusion:
-        found.append(("fused", dict(result.fusion.scores)))
+        found.append(("fused", dict(result.fusion.shown_scores)))
     return found
 
 
@@ -160,23 +160,25 @@ def _legend_name(result: AnalysisResult, channel: str) -> str:
 
 
 def result_title(result: AnalysisResult) -> str:
-    """Two lines: the top label and confidence per channel, then the agreement."""
+    """Two lines: the top label and confidence per channel, then the agreement verdict."""
     parts = []
     if result.text:
-        parts.append(f"Text: {result.text.label} {result.text.confidence:.0%}")
+        parts.append(f"Text: {result.text.label} {verdict.percent(result.text.confidence)}")
     if result.vision:
-        parts.append(f"Vision: {result.vision.label} {result.vision.confidence:.0%}")
+        parts.append(f"Vision: {result.vision.label} {verdict.percent(result.vision.confidence)}")
     if result.fusion:
-        parts.append(f"Fused: {result.fusion.label} {result.fusion.confidence:.0%}")
+        parts.append(f"Fused: {verdict.reading(result.fusion).lower()}")
     first = "   ".join(parts)
     fusion = result.fusion
-    if fusion and fusion.agreement:
-        level = LEVEL_WORDS.get(fusion.agreement.level, fusion.agreement.level)
-        second = f"Agreement {fusion.agreement.score:.2f}: {level}"
+    if fusion and fusion.agreement and result.text and result.vision:
+        title = verdict.VERDICT_TITLES[verdict.verdict_of(fusion.agreement)]
+        second = f"Agreement {fusion.agreement.score:.2f}: {title.lower()}"
     elif fusion and fusion.single_channel:
         second = f"One channel only ({fusion.single_channel}): no agreement to measure"
     else:
         second = "No fused reading"
+    if fusion and not fusion.calibrated:
+        second += " (scores not calibrated)"
     return f"{first}\n{second}"
 
 
@@ -300,11 +302,14 @@ def _agreement_trend(ax: Axes, points: list[tuple[datetime, float]]) -> None:
         label="agreement",
         gid="agreement",
     )
-    from vsa_desktop.core.fusion import CONSISTENT_MIN, DIVERGENT_BELOW
+    from vsa_desktop.core.calibration import load_calibration
+    from vsa_desktop.core.fusion import MIXED_MIN, STRONG_MIN
 
+    levels = load_calibration().levels
+    strong, mixed = levels.get("strong_min", STRONG_MIN), levels.get("mixed_min", MIXED_MIN)
     for level, y, va in (
-        (f"consistent ≥ {CONSISTENT_MIN:.2f}", CONSISTENT_MIN, "bottom"),
-        (f"divergent < {DIVERGENT_BELOW:.2f}", DIVERGENT_BELOW, "top"),
+        (f"same label: consistent ≥ {strong:.2f}", strong, "bottom"),
+        (f"different labels: divergent < {mixed:.2f}", mixed, "top"),
     ):
         ax.axhline(y, color="#888888", linewidth=0.8, linestyle="--")
         ax.text(

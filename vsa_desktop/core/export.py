@@ -31,6 +31,7 @@ from typing import IO, Any
 from vsa_desktop.core.errors import ExportError
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.core.verdict import verdict_of
 
 CSV_ENCODING = "utf-8-sig"
 CHART_SUFFIXES = (".png", ".svg", ".pdf")
@@ -47,7 +48,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"vision_{e}" for e in EMOTIONS),
     *(f"fused_{e}" for e in EMOTIONS),
     "text_label", "vision_label", "fused_label", "fused_confidence",
-    "agreement_score", "agreement_level", "warnings",
+    "agreement_score", "agreement_level", "agreement_verdict", "fusion_rule", "calibrated",
+    "warnings",
 )  # fmt: skip
 
 
@@ -140,15 +142,18 @@ def result_to_row(result: AnalysisResult, extra: Sequence[object] = ()) -> list[
         text.model if text else None,
         vision.backend if vision else None,
         vision.model if vision else None,
-        *_scores(text.scores if text else None),
-        *_scores(vision.scores if vision else None),
-        *_scores(fusion.scores if fusion else None),
+        *_scores(text.shown_scores if text else None),
+        *_scores(vision.shown_scores if vision else None),
+        *_scores(fusion.shown_scores if fusion else None),
         text.label if text else None,
         vision.label if vision else None,
         fusion.label if fusion else None,
         fusion.confidence if fusion else None,
         agreement.score if agreement else None,
         agreement.level if agreement else None,
+        verdict_of(agreement) if agreement else None,
+        fusion.rule if fusion else None,
+        fusion.calibrated if fusion else None,
         WARNING_SEPARATOR.join(result.warnings),
         *extra,
     ]

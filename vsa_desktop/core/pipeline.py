@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vsa_desktop.core import fusion
+from vsa_desktop.core import fusion, reading
 from vsa_desktop.core.cancel import CancelToken, ProgressCallback, check
 from vsa_desktop.core.errors import InputError, VisionError, VsaError
 from vsa_desktop.core.imaging import LoadedImage, load_image
@@ -45,6 +45,7 @@ class AnalysisRequest:
     text_runtime: str = "auto"
     vision: str = "auto"
     weights: tuple[float, float] = fusion.DEFAULT_WEIGHTS
+    fusion_rule: str = "auto"
     offline: bool = False
     settings: Settings = field(default_factory=Settings)
 
@@ -107,19 +108,17 @@ def analyze(
         text = _text_channel(request, run, report)
     else:
         text = None
-    if text is not None and text.model == LITE_ID:  # batch's grouped texts included
-        run.warnings.append(LITE_NOTE)
+    if text is not None:  # batch's grouped texts included
+        text = reading.calibrate_text(text)
+        if text.model == LITE_ID:
+            run.warnings.append(LITE_NOTE)
     check(cancel)
     vision = _vision_channel(request, run, report, cancel) if run.image else None
+    if vision is not None:
+        vision = reading.calibrate_vision(vision)
     check(cancel)
     report("fusion", 0.0)
-    fused = fusion.fuse(
-        text.scores if text else None,
-        vision.scores if vision else None,
-        weights,
-        text.confidence if text else None,
-        vision.confidence if vision else None,
-    )
+    fused = reading.fuse_reading(text, vision, weights, request.fusion_rule)
     if fused is None:
         raise _nothing_worked(run)
     if text and not vision and run.image is not None:
@@ -168,6 +167,10 @@ def _validate(request: AnalysisRequest) -> tuple[float, float]:
         raise InputError("Nothing to analyze: give a text, an image, or both.")
     if request.text is not None:
         check_text(request.text)
+    try:
+        reading.resolve_rule(request.fusion_rule)
+    except ValueError as exc:
+        raise InputError(f"Bad fusion rule: {exc}.") from None
     try:
         return fusion.check_weights(*request.weights)
     except ValueError as exc:

@@ -22,6 +22,29 @@ def _scores(data: dict[str, Any] | None) -> Scores:
     return {key: float(data.get(key, 0.0)) for key in EMOTIONS}
 
 
+def _optional_scores(data: dict[str, Any] | None) -> Scores | None:
+    return _scores(data) if data else None
+
+
+def _calibration_fields(obj: TextResult | VisionResult | FusionResult) -> dict[str, Any]:
+    """``calibrated`` always; ``calibration`` and ``probabilities`` when calibrated."""
+    d: dict[str, Any] = {"calibrated": obj.calibrated}
+    if obj.calibration:
+        d["calibration"] = obj.calibration
+    if obj.probabilities is not None:
+        d["probabilities"] = dict(obj.probabilities)
+    return d
+
+
+def _calibration_args(d: dict[str, Any]) -> dict[str, Any]:
+    """Older ``vsa.result/1`` files have no calibration keys: they read as uncalibrated."""
+    return {
+        "probabilities": _optional_scores(d.get("probabilities")),
+        "calibrated": bool(d.get("calibrated", False)),
+        "calibration": d.get("calibration"),
+    }
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What is recorded about the input image (never the pixels)."""
@@ -41,7 +64,11 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class TextResult:
-    """The text channel's reading."""
+    """The text channel's reading.
+
+    ``scores`` are the model's own probabilities; ``probabilities`` the calibrated ones when
+    the model is calibrated (``label`` and ``confidence`` then come from them).
+    """
 
     model: str
     runtime: str
@@ -49,6 +76,14 @@ class TextResult:
     label: str
     confidence: float
     chunks: int = 1
+    probabilities: Scores | None = None
+    calibrated: bool = False
+    calibration: str | None = None
+
+    @property
+    def shown_scores(self) -> Scores:
+        """The probabilities a person sees: calibrated when available."""
+        return self.probabilities if self.probabilities is not None else self.scores
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +93,7 @@ class TextResult:
             "label": self.label,
             "confidence": self.confidence,
             "chunks": self.chunks,
+            **_calibration_fields(self),
         }
 
     @classmethod
@@ -69,6 +105,7 @@ class TextResult:
             label=str(d["label"]),
             confidence=float(d["confidence"]),
             chunks=int(d.get("chunks", 1)),
+            **_calibration_args(d),
         )
 
 
@@ -91,7 +128,7 @@ class Face:
 
 @dataclass(frozen=True)
 class VisionResult:
-    """The vision channel's reading."""
+    """The vision channel's reading (``scores``/``probabilities`` as in ``TextResult``)."""
 
     backend: str
     model: str
@@ -100,6 +137,14 @@ class VisionResult:
     confidence: float
     description: str = ""
     faces: tuple[Face, ...] = ()
+    probabilities: Scores | None = None
+    calibrated: bool = False
+    calibration: str | None = None
+
+    @property
+    def shown_scores(self) -> Scores:
+        """The probabilities a person sees: calibrated when available."""
+        return self.probabilities if self.probabilities is not None else self.scores
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +155,7 @@ class VisionResult:
             "confidence": self.confidence,
             "description": self.description,
             "faces": [f.to_dict() for f in self.faces],
+            **_calibration_fields(self),
         }
 
     @classmethod
@@ -122,28 +168,63 @@ class VisionResult:
             confidence=float(d["confidence"]),
             description=str(d.get("description", "")),
             faces=tuple(Face.from_dict(f) for f in d.get("faces", [])),
+            **_calibration_args(d),
         )
 
 
 @dataclass(frozen=True)
 class Agreement:
-    """How far the two channels agree."""
+    """How far the two channels agree.
+
+    ``level`` is consistent, mixed or divergent; ``verdict`` refines consistent into
+    ``consistent`` and ``different-strength`` (same label, weak agreement);
+    ``validated_accuracy`` is how often fused labels at this verdict were right on the
+    validation pairs that expressed one emotion, ``validated_same_share`` how many of the
+    validation pairs with this verdict did (both None when not measured for these models).
+    """
 
     same_label: bool
     score: float
     level: str
+    verdict: str = ""
+    validated_accuracy: float | None = None
+    validated_same_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"same_label": self.same_label, "score": self.score, "level": self.level}
+        d: dict[str, Any] = {
+            "same_label": self.same_label,
+            "score": self.score,
+            "level": self.level,
+        }
+        if self.verdict:
+            d["verdict"] = self.verdict
+        if self.validated_accuracy is not None:
+            d["validated_accuracy"] = self.validated_accuracy
+        if self.validated_same_share is not None:
+            d["validated_same_share"] = self.validated_same_share
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Agreement:
-        return cls(bool(d["same_label"]), float(d["score"]), str(d["level"]))
+        accuracy, same_share = d.get("validated_accuracy"), d.get("validated_same_share")
+        return cls(
+            bool(d["same_label"]),
+            float(d["score"]),
+            str(d["level"]),
+            verdict=str(d.get("verdict", "")),
+            validated_accuracy=float(accuracy) if accuracy is not None else None,
+            validated_same_share=float(same_share) if same_share is not None else None,
+        )
 
 
 @dataclass(frozen=True)
 class FusionResult:
-    """The fused reading. ``agreement`` is None for a single-channel result."""
+    """The fused reading. ``agreement`` is None for a single-channel result.
+
+    ``scores`` are the pooled channel probabilities (by ``rule``); ``probabilities`` the
+    calibrated distribution when the channel pair is calibrated. ``confidence`` is the one
+    number shown for the reading everywhere: the top of ``probabilities`` (else of ``scores``).
+    """
 
     weights: dict[str, float]
     scores: Scores
@@ -151,14 +232,25 @@ class FusionResult:
     confidence: float
     agreement: Agreement | None
     single_channel: str | None = None
+    rule: str = "weighted"
+    probabilities: Scores | None = None
+    calibrated: bool = False
+    calibration: str | None = None
+
+    @property
+    def shown_scores(self) -> Scores:
+        """The probabilities a person sees: calibrated when available."""
+        return self.probabilities if self.probabilities is not None else self.scores
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "weights": dict(self.weights),
+            "rule": self.rule,
             "scores": dict(self.scores),
             "label": self.label,
             "confidence": self.confidence,
             "agreement": self.agreement.to_dict() if self.agreement else None,
+            **_calibration_fields(self),
         }
         if self.single_channel:
             d["single_channel"] = self.single_channel
@@ -174,6 +266,8 @@ class FusionResult:
             confidence=float(d["confidence"]),
             agreement=Agreement.from_dict(agreement) if agreement else None,
             single_channel=d.get("single_channel"),
+            rule=str(d.get("rule", "weighted")),  # files before rules existed used this one
+            **_calibration_args(d),
         )
 
 

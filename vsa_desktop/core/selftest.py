@@ -53,6 +53,7 @@ def check_resources(_folder: Path) -> str:
         ("models", "yunet", "face_detection_yunet_2023mar.onnx"),
         ("models", "text-lite", "model.npz"),
         ("prompts", "vision_emotion.txt"),
+        ("calibration", "calibration.json"),
         ("samples", "astronaut.png"),
     ]
     missing = [str(Path(*p)) for p in needed if not resource_path(*p).is_file()]

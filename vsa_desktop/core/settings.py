@@ -24,6 +24,7 @@ DEFAULT_VISION_MODELS: tuple[str, ...] = (
 )
 TEXT_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 VISION_BACKENDS = ("auto", "groq", "local", "none")
+FUSION_RULES = ("auto", "weighted", "product")  # auto: the rule validation chose
 SECRET_WORDS = ("key", "token", "secret", "password")
 
 
@@ -39,6 +40,7 @@ class Settings:
     groq_timeout_s: float = 30.0
     vision_max_side: int = 1568
     fusion_text_weight: float = 0.5
+    fusion_rule: str = "auto"
     keep_thumbnails: bool = True
     history_path: str = ""
     offline: bool = False
@@ -74,6 +76,8 @@ class Settings:
             problems.append(f"Text runtime must be one of {', '.join(TEXT_RUNTIMES)}.")
         if self.vision_backend not in VISION_BACKENDS:
             problems.append(f"Vision backend must be one of {', '.join(VISION_BACKENDS)}.")
+        if self.fusion_rule not in FUSION_RULES:
+            problems.append(f"Fusion rule must be one of {', '.join(FUSION_RULES)}.")
         if not 0.0 <= float(self.fusion_text_weight) <= 1.0:
             problems.append("The text weight must be between 0 and 1.")
         if not self.vision_models:

@@ -105,5 +105,6 @@ class ChartCanvas(FigureCanvasQTAgg):
 def _describe(result: AnalysisResult | None) -> str:
     if result is None or result.fusion is None:
         return "No result yet."
-    fusion = result.fusion
-    return f"Fused reading: {fusion.label} {fusion.confidence:.0%}."
+    from vsa_desktop.core.verdict import reading
+
+    return f"Fused reading: {reading(result.fusion)}."

@@ -11,6 +11,7 @@ from PySide6.QtGui import QPixmap
 
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.history import HistoryEntry, HistoryStore
+from vsa_desktop.core.verdict import percent
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def _reading(entry: HistoryEntry) -> str:
     """Two lines: the fused label and confidence, then the agreement."""
     if not entry.fused_label:
         return "—"
-    conf = f" {entry.fused_confidence:.0%}" if entry.fused_confidence is not None else ""
+    conf = f" {percent(entry.fused_confidence)}" if entry.fused_confidence is not None else ""
     return f"{entry.fused_label}{conf}\n{_agreement(entry)}"
 
 

@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
             text_runtime=s.text_runtime,
             vision=s.vision_backend,
             weights=s.weights,
+            fusion_rule=s.fusion_rule,
             offline=self.offline(),
             settings=copy.deepcopy(s),
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from vsa_desktop.core import verdict
 from vsa_desktop.core.pipeline import LITE_NOTE
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
 NOTICE = "Scores describe expressed emotion, not inner feelings."
 EMPTY = "Drop an image and/or type a text, then press Analyze (Ctrl+Enter)."
 TOP_N = 3
-LEVEL_COLOURS = {"consistent": "#009E73", "mixed": "#E69F00", "divergent": "#D55E00"}
+VERDICT_COLOURS = {
+    "consistent": "#009E73",
+    "different-strength": "#009E73",
+    "mixed": "#E69F00",
+    "divergent": "#D55E00",
+}
 
 
 def top_labels(scores: dict[str, float], n: int = TOP_N) -> list[tuple[str, float]]:
@@ -29,7 +35,7 @@ def top_labels(scores: dict[str, float], n: int = TOP_N) -> list[tuple[str, floa
 
 
 def _labels_html(scores: dict[str, float]) -> str:
-    return ", ".join(f"{html.escape(e)} {v:.0%}" for e, v in top_labels(scores))
+    return ", ".join(f"{html.escape(e)} {verdict.percent(v)}" for e, v in top_labels(scores))
 
 
 class ResultView(QWidget):
@@ -134,36 +140,37 @@ class ResultView(QWidget):
 
 
 def _headline(result: AnalysisResult) -> str:
-    """``Happy 87%``, or ``Mixed signals: text sad, image happy`` when the channels disagree."""
+    """``Happy 87 %``, or ``Mixed signals: text sad, image happy`` when the labels differ."""
     fusion = result.fusion
     assert fusion is not None
-    reading = f"{html.escape(fusion.label.capitalize())} {fusion.confidence:.0%}"
-    agreement = fusion.agreement
-    if agreement is None or agreement.level == "consistent" or not (result.text and result.vision):
+    reading = html.escape(verdict.reading(fusion))
+    if not verdict.is_mixed(result):
         return reading
+    assert result.text and result.vision and fusion.agreement
+    title = verdict.VERDICT_TITLES[verdict.verdict_of(fusion.agreement)]
     return (
-        f"Mixed signals: text {html.escape(result.text.label)}, "
+        f"{html.escape(title)}: text {html.escape(result.text.label)}, "
         f"image {html.escape(result.vision.label)} "
         f"<span style='font-weight:normal'>(fused {reading})</span>"
     )
 
 
 def _agreement_html(result: AnalysisResult) -> str:
-    from vsa_desktop.core.charts import LEVEL_WORDS
-
+    """The verdict sentence (coloured by verdict), what it meant in validation, and what the
+    percentage is."""
     fusion = result.fusion
     assert fusion is not None
-    if fusion.agreement is None:
-        channel = fusion.single_channel or "one channel"
-        return f"One channel only ({html.escape(channel)}): no agreement to measure."
-    level = fusion.agreement.level
-    words = LEVEL_WORDS.get(level, level)
-    colour = LEVEL_COLOURS.get(level, "")
-    same = "same top label" if fusion.agreement.same_label else "different top labels"
-    return (
-        f"Agreement <b>{fusion.agreement.score:.2f}</b> — "
-        f"<b><span style='color:{colour}'>{html.escape(words)}</span></b> ({same})"
+    sentence = html.escape(verdict.agreement_sentence(result))
+    if fusion.agreement is not None and result.text and result.vision:
+        colour = VERDICT_COLOURS.get(verdict.verdict_of(fusion.agreement), "")
+        title, _, rest = sentence.partition(":")
+        sentence = f"<b><span style='color:{colour}'>{title}</span></b>:{rest}"
+    extra = " ".join(
+        part
+        for part in (verdict.level_meaning(fusion), verdict.confidence_sentence(fusion))
+        if part
     )
+    return f"{sentence}<br><span style='font-size:small'>{html.escape(extra)}</span>"
 
 
 def _input_html(result: AnalysisResult) -> str:
@@ -182,22 +189,23 @@ def _details_html(result: AnalysisResult) -> str:
     if result.text:
         t = result.text
         lines.append(
-            f"<b>Text</b> ({html.escape(t.model)}, {html.escape(t.runtime)}): "
-            f"{_labels_html(t.scores)}"
+            f"<b>Text</b> ({html.escape(t.model)}, {html.escape(t.runtime)}, "
+            f"{verdict.calibration_words(t.calibrated)}): {_labels_html(t.shown_scores)}"
         )
     if result.vision:
         v = result.vision
         lines.append(
-            f"<b>Image</b> ({html.escape(v.backend)}: {html.escape(v.model)}): "
-            f"{_labels_html(v.scores)}"
+            f"<b>Image</b> ({html.escape(v.backend)}: {html.escape(v.model)}, "
+            f"{verdict.calibration_words(v.calibrated)}): {_labels_html(v.shown_scores)}"
         )
         if v.description:
             lines.append(f"<b>What the vision model saw:</b> {html.escape(v.description)}")
     if result.fusion:
-        w = result.fusion.weights
+        f = result.fusion
+        how = f"{f.rule}, text {f.weights.get('text', 0):.0%} / image {f.weights.get('vision', 0):.0%}"
         lines.append(
-            f"<b>Fused</b> (text {w.get('text', 0):.0%} / image "
-            f"{w.get('vision', 0):.0%}): {_labels_html(result.fusion.scores)}"
+            f"<b>Fused</b> ({html.escape(how)}, {verdict.calibration_words(f.calibrated)}): "
+            f"{_labels_html(f.shown_scores)}"
         )
     return "<br>".join(lines)
 

@@ -29,6 +29,11 @@ def default_model_path() -> Path:
     return resource_path("models", "text-lite", "model.npz")
 
 
+def model_files() -> list[Path]:
+    """The files whose bytes decide the lite model's output (they key its calibration)."""
+    return [default_model_path()]
+
+
 @dataclass(frozen=True)
 class LiteModel:
     """The parts of a lite model file.

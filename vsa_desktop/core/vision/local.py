@@ -66,6 +66,11 @@ _sessions: dict[str, Any] = {}
 _detectors: dict[tuple[str, float], tuple[Any, threading.Lock]] = {}
 
 
+def model_files() -> list[Path]:
+    """The files whose bytes decide this backend's output (they key its calibration)."""
+    return [resource_path(*FER_PARTS), resource_path(*YUNET_PARTS)]
+
+
 def face_input(gray: np.ndarray) -> np.ndarray:
     """Turn a grayscale face (uint8, any size) into model input of shape (1, 1, 64, 64).
 

@@ -1,0 +1,320 @@
+"""Calibrated probabilities: what a shown percentage means, fitted on validation data.
+
+Two maps, both fitted by ``scripts/calibrate.py`` on the validation splits only (FER2013
+PublicTest faces, GoEmotions dev texts, and text+face pairs drawn from them) and shipped in
+``resources/calibration/calibration.json``:
+
+- **Channels** (``bcts-v1``): bias-corrected temperature scaling (Alexandari et al., 2020):
+  ``q ∝ exp(log p / T + b)``, one temperature and one offset per emotion, fitted by class-
+  balanced log-loss. It makes a channel's probabilities calibrated under equal emotion priors,
+  which is also what makes two channels comparable: the text model learnt from Reddit comments
+  (41 % joy), the face model from FER2013 (25 % happy, 1.5 % disgust).
+- **Fusion** (``agreement-temperature-v1``): the pooled distribution is sharpened or flattened
+  by a temperature that depends on how far the channels agree,
+  ``T = exp(θ0 + θ1·agreement + θ2·same_label)``, fitted by log-loss on same-emotion pairs,
+  one θ per text weight on a grid (interpolated in between).
+
+A calibration applies only to the exact model files it was fitted on (their sha256); any other
+model (DistilRoBERTa, a Groq VLM, a changed file) keeps its raw numbers and is marked
+``calibrated: false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsa_desktop.core.resources import resource_path
+from vsa_desktop.core.taxonomy import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "vsa.calibration/1"
+CHANNEL_METHOD = "bcts-v1"
+FUSION_METHOD = "agreement-temperature-v1"
+CALIBRATION_PARTS = ("calibration", "calibration.json")
+EPS = 1e-12
+
+Scores = dict[str, float]
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for any finite logits."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def log_probs(probs: np.ndarray) -> np.ndarray:
+    """``log p`` with zeros clipped to a tiny floor (a model may say exactly 0)."""
+    return np.log(np.clip(probs, EPS, 1.0))
+
+
+def as_array(scores: Mapping[str, float]) -> np.ndarray:
+    """Seven scores in canonical order."""
+    return np.array([float(scores.get(k, 0.0)) for k in EMOTIONS], dtype=np.float64)
+
+
+def as_scores(values: Sequence[float] | np.ndarray) -> Scores:
+    """Seven values in canonical order as a dict that sums to 1."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr / arr.sum()
+    return {k: float(v) for k, v in zip(EMOTIONS, arr, strict=True)}
+
+
+def temperature_scale(
+    probs: np.ndarray, temperature: float, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """``softmax(log p / T + b)`` for one distribution (7,) or a batch (n, 7)."""
+    logits = log_probs(probs) / temperature
+    if bias is not None:
+        logits = logits + bias
+    return softmax_rows(logits)
+
+
+@dataclass(frozen=True)
+class ChannelCalibration:
+    """Bias-corrected temperature scaling for one channel's model."""
+
+    fingerprint: str
+    temperature: float
+    bias: tuple[float, ...]
+    method: str = CHANNEL_METHOD
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def apply_array(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrate a (7,) or (n, 7) array of probabilities in canonical order."""
+        return temperature_scale(probs, self.temperature, np.array(self.bias))
+
+    def apply(self, scores: Mapping[str, float]) -> Scores:
+        """Calibrate one distribution."""
+        return as_scores(self.apply_array(as_array(scores)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "method": self.method,
+            "temperature": self.temperature,
+            "bias": dict(zip(EMOTIONS, self.bias, strict=True)),
+            "figures": self.figures,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ChannelCalibration:
+        bias = d.get("bias") or {}
+        return cls(
+            fingerprint=str(d["fingerprint"]),
+            temperature=_positive(d["temperature"]),
+            bias=tuple(float(bias.get(k, 0.0)) for k in EMOTIONS),
+            method=str(d.get("method", CHANNEL_METHOD)),
+            figures=dict(d.get("figures") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class FusionCalibration:
+    """Agreement-aware temperature for one fusion rule, on a grid of text weights."""
+
+    rule: str
+    weights: tuple[float, ...]  # text weights of the grid, ascending
+    thetas: tuple[tuple[float, float, float], ...]  # (θ0, θ1, θ2) per grid weight
+    method: str = FUSION_METHOD
+
+    def theta(self, text_weight: float) -> tuple[float, float, float]:
+        """θ at ``text_weight``, linearly interpolated between grid points (clamped)."""
+        w = min(max(text_weight, self.weights[0]), self.weights[-1])
+        columns = np.array(self.thetas).T
+        t0, t1, t2 = (float(np.interp(w, self.weights, col)) for col in columns)
+        return t0, t1, t2
+
+    def temperature(self, text_weight: float, agreement: float, same_label: bool) -> float:
+        """The fused temperature for one reading."""
+        t0, t1, t2 = self.theta(text_weight)
+        return math.exp(t0 + t1 * agreement + t2 * float(same_label))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "grid": [
+                {"text_weight": w, "theta": list(t)}
+                for w, t in zip(self.weights, self.thetas, strict=True)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, rule: str, d: Mapping[str, Any]) -> FusionCalibration:
+        grid = sorted(d["grid"], key=lambda g: float(g["text_weight"]))
+        if not grid:
+            raise ValueError("empty fusion grid")
+        thetas = []
+        for g in grid:
+            t0, t1, t2 = (float(x) for x in g["theta"])
+            if not all(math.isfinite(x) for x in (t0, t1, t2)):
+                raise ValueError("non-finite theta")
+            thetas.append((t0, t1, t2))
+        return cls(
+            rule=rule,
+            weights=tuple(float(g["text_weight"]) for g in grid),
+            thetas=tuple(thetas),
+            method=str(d.get("method", FUSION_METHOD)),
+        )
+
+
+@dataclass(frozen=True)
+class LevelStats:
+    """What one verdict meant on the validation pairs.
+
+    Attributes:
+        accuracy: how often the fused label was right, on the pairs that expressed one emotion.
+        same_share: how many of the pairs with this verdict expressed one emotion.
+        share: this verdict's share of all validation pairs.
+        count: validation pairs with this verdict.
+    """
+
+    accuracy: float
+    same_share: float
+    share: float
+    count: int
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Everything in one calibration file.
+
+    Attributes:
+        channels: ``{"text:builtin:lite": ChannelCalibration, "vision:local": ...}``.
+        fusion: per fusion rule, for the calibrated channel pair ``pair``.
+        pair: the (text key, vision key) the fusion maps were fitted for.
+        levels: agreement-level thresholds (``mixed_min``, ``strong_min``).
+        level_stats: per rule, per level word, how often the fused label was right.
+        default_rule: the fusion rule validation chose.
+    """
+
+    channels: dict[str, ChannelCalibration] = field(default_factory=dict)
+    fusion: dict[str, FusionCalibration] = field(default_factory=dict)
+    pair: tuple[str, str] = ("", "")
+    levels: dict[str, float] = field(default_factory=dict)
+    level_stats: dict[str, dict[str, LevelStats]] = field(default_factory=dict)
+    default_rule: str = "weighted"
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def channel(self, key: str, files: Sequence[Path]) -> ChannelCalibration | None:
+        """The calibration for channel ``key`` when it was fitted on exactly ``files``."""
+        entry = self.channels.get(key)
+        if entry is None:
+            return None
+        actual = files_fingerprint(files)
+        if actual != entry.fingerprint:
+            log.warning(
+                "calibration for %s was fitted on other model files (%s, these are %s); "
+                "its numbers are shown uncalibrated",
+                key,
+                entry.fingerprint,
+                actual,
+            )
+            return None
+        return entry
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CalibrationSet:
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} file")
+        channels = {k: ChannelCalibration.from_dict(v) for k, v in d.get("channels", {}).items()}
+        fusion_d = d.get("fusion") or {}
+        rules = fusion_d.get("rules") or {}
+        fusion = {rule: FusionCalibration.from_dict(rule, v) for rule, v in rules.items()}
+        pair = fusion_d.get("pair") or ["", ""]
+        stats = {
+            rule: {
+                level: LevelStats(
+                    float(s["accuracy"]),
+                    float(s.get("same_share", 1.0)),
+                    float(s["share"]),
+                    int(s["count"]),
+                )
+                for level, s in per_level.items()
+            }
+            for rule, per_level in (d.get("level_stats") or {}).items()
+        }
+        return cls(
+            channels=channels,
+            fusion=fusion,
+            pair=(str(pair[0]), str(pair[1])),
+            levels={k: float(v) for k, v in (d.get("levels") or {}).items()},
+            level_stats=stats,
+            default_rule=str(d.get("default_rule", "weighted")),
+            provenance=dict(d.get("provenance") or {}),
+        )
+
+
+def _positive(value: Any) -> float:
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"temperature must be a positive number, got {value!r}")
+    return number
+
+
+_fingerprints: dict[tuple[str, ...], str] = {}
+_fp_lock = threading.Lock()
+
+
+def files_fingerprint(files: Sequence[Path]) -> str:
+    """sha256 over the bytes of ``files`` in order, first 16 hex digits (cached per process)."""
+    key = tuple(str(p) for p in files)
+    with _fp_lock:
+        cached = _fingerprints.get(key)
+    if cached is not None:
+        return cached
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    value = digest.hexdigest()[:16]
+    with _fp_lock:
+        _fingerprints[key] = value
+    return value
+
+
+_loaded: dict[str, CalibrationSet] = {}
+_load_lock = threading.Lock()
+
+
+def load_calibration(path: Path | None = None) -> CalibrationSet:
+    """The shipped calibration (cached); an empty set when the file is missing or broken.
+
+    An empty set means every reading is shown uncalibrated (``calibrated: false``), never that
+    the analysis fails.
+    """
+    path = path or resource_path(*CALIBRATION_PARTS)
+    with _load_lock:
+        cached = _loaded.get(str(path))
+        if cached is not None:
+            return cached
+        try:
+            found = CalibrationSet.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            log.warning("no calibration file at %s; readings are shown uncalibrated", path)
+            found = CalibrationSet()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "calibration file %s is unusable (%s); readings are uncalibrated", path, exc
+            )
+            found = CalibrationSet()
+        _loaded[str(path)] = found
+        return found
+
+
+def clear_cache() -> None:
+    """Forget loaded calibration files and fingerprints (tests, after a model change)."""
+    with _load_lock:
+        _loaded.clear()
+    with _fp_lock:
+        _fingerprints.clear()
