@@ -283,6 +283,7 @@ def build(per_emotion: int, one_emotion_share: float = ONE_EMOTION_SHARE) -> dic
             "seed": vd.SEED,
             "pairs_per_emotion": per_emotion,
             "one_emotion_share": one_emotion_share,
+            "rule_choice": evidence,
             "data": {
                 "faces": f"FER2013 PublicTest, {len(face.labels)} faces (validation split)",
                 "texts": f"GoEmotions-Ekman dev, {len(text.labels)} single-label texts (validation split)",
@@ -309,7 +310,6 @@ def build(per_emotion: int, one_emotion_share: float = ONE_EMOTION_SHARE) -> dic
         "levels": levels,
         "level_stats": stats,
         "default_rule": chosen,
-        "rule_choice": evidence,
     }
 
 
@@ -350,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     print(f"levels: {doc['levels']}")
-    print(f"default rule: {doc['default_rule']} ({doc['rule_choice']['product_minus_weighted']})")
+    choice = doc["provenance"]["rule_choice"]["product_minus_weighted"]
+    print(f"default rule: {doc['default_rule']} ({choice})")
     for rule, stats in doc["level_stats"].items():
         print(rule, {k: (v["accuracy"], v["same_share"], v["share"]) for k, v in stats.items()})
     return 0

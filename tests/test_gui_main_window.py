@@ -339,3 +339,13 @@ def test_closing_mid_analysis_cancels_and_waits_for_the_worker(qtbot, window, mo
     releaser.join()
     assert window.controller._runner._pool.activeThreadCount() == 0
     assert window.result_view.result is None
+
+
+def test_help_explains_the_percentages_and_points_at_the_report(qtbot, window):
+    dialog = window.open_about()
+    qtbot.addWidget(dialog)
+    text = dialog.label.text()
+    assert "calibrated probability" in text and "validation" in text
+    assert "docs/validation.md" in text or "validation.md" in text
+    assert "Consistent" in text and "Divergent" in text  # the verdicts' measured figures
+    dialog.close()

@@ -27,6 +27,7 @@ from vsa_desktop.core.pipeline import AnalysisRequest
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
 from vsa_desktop.core.text.loader import LITE_ID
+from vsa_desktop.gui.about_dialog import AboutDialog
 from vsa_desktop.gui.crash_dialog import report_crash
 from vsa_desktop.gui.download_dialog import ModelDownloadDialog, model_to_download
 from vsa_desktop.gui.drop_zone import DropZone
@@ -217,6 +218,10 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.history_action)
         view_menu.addAction(self.offline_action)
+        self.about_action = self._action(
+            "How readings are checked…", ["F1"], "What the percentages mean; the validation report"
+        )
+        self.menuBar().addMenu("&Help").addAction(self.about_action)
 
     def _wire(self) -> None:
         self.analyze_button.clicked.connect(self.analyze)
@@ -228,6 +233,7 @@ class MainWindow(QMainWindow):
         self.export_history_action.triggered.connect(self.export_selected_history)
         self.settings_action.triggered.connect(self.open_settings)
         self.quit_action.triggered.connect(self.close)
+        self.about_action.triggered.connect(self.open_about)
         self.download_model_action.triggered.connect(self.open_download_dialog)
         self.result_view.download_requested.connect(self.open_download_dialog)
         self.status.download_requested.connect(self.open_download_dialog)
@@ -476,6 +482,12 @@ class MainWindow(QMainWindow):
         return True
 
     # ------------------------------------------------------------------ settings
+
+    def open_about(self) -> AboutDialog:
+        """Help ▸ How readings are checked."""
+        dialog = AboutDialog(self)
+        dialog.open()
+        return dialog
 
     def open_settings(self) -> SettingsDialog:
         """Open the settings dialog (window-modal); returns it."""
