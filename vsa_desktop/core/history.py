@@ -8,9 +8,16 @@ Design notes:
       but still leaves a consistent file. ``busy_timeout`` lets the CLI and the GUI share it.
     * ``PRAGMA user_version`` is the schema version; ``MIGRATIONS[i]`` upgrades version ``i``
       to ``i + 1`` inside one transaction. Adding schema v2 is appending one function.
-    * A file that is not a database, or a damaged one, is renamed
-      ``history.sqlite3.corrupt-<UTC timestamp>`` (with its -wal/-shm) and a fresh file is
-      started; ``HistoryStore.recovered_from`` says where the old file went.
+    * A damaged file is renamed ``history.sqlite3.corrupt-<UTC timestamp>`` (with its
+      -wal/-shm) and kept as it was. Its rows are then rescued from a copy: first by
+      rebuilding the indexes (``REINDEX``), else by copying every readable row into a fresh
+      file; ``recovery_message`` says how many were saved. A file that is not SQLite at all
+      is set aside the same way and a new history is started.
+    * When the file cannot be written (full disk, read-only file or medium) it is opened
+      read-only: listing and searching still work, writes raise ``HistoryError`` with the
+      reason (``read_only_reason``).
+    * A batch row carries its batch key (``add(..., batch_key=...)``): adding the same key
+      again replaces that row, so a batch re-run after a kill never keeps a second copy.
     * The original image is never copied: only its name, sha256 and an optional small JPEG
       thumbnail are kept.
 """
@@ -18,7 +25,9 @@ Design notes:
 from __future__ import annotations
 
 import io
+import json
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from vsa_desktop.core import paths
 from vsa_desktop.core.errors import HistoryError, InputError
@@ -79,9 +89,29 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS analyses_fused_label ON analyses(fused_label)")
 
 
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """The batch key of a row written by a batch run (NULL otherwise), unique."""
+    conn.execute("ALTER TABLE analyses ADD COLUMN batch_key TEXT")
+    conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS analyses_batch_key ON analyses(batch_key) "
+        "WHERE batch_key IS NOT NULL"
+    )
+
+
 # MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The columns of schema v1, which every version has (what a rescue copies).
+_V1_COLUMNS = (
+    "id, created_at, mode, text_label, vision_label, fused_label, fused_confidence, "
+    "agreement_score, agreement_level, text_excerpt, image_sha256, image_name, thumbnail, "
+    "result_json"
+)
+_NEARLY_FULL_BYTES = 1 << 20  # less free space than this and a disk error means "full"
+_RESCUE_GIVE_UP = 10_000  # consecutive unreadable row ids before a rescue stops probing
+# Errors after which the file may still be readable: open it read-only then.
+_READ_ONLY_CODES = (_SQLITE_FULL, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR)
 
 _ENTRY_COLUMNS = (
     "id, created_at, mode, text_label, vision_label, fused_label, fused_confidence, "
@@ -125,6 +155,8 @@ class HistoryStore:
         path: the database file.
         recovered_from: where a damaged file found at open was moved, else None.
         recovery_message: one sentence for the user about that move, else None.
+        rows_rescued: how many rows were saved from that damaged file (0 when none).
+        read_only_reason: why the file was opened read-only (one sentence), else None.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -136,6 +168,8 @@ class HistoryStore:
         self.path = Path(path).expanduser() if path is not None else default_path()
         self.recovered_from: Path | None = None
         self.recovery_message: str | None = None
+        self.rows_rescued = 0
+        self.read_only_reason: str | None = None
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open_or_recover()
 
@@ -146,35 +180,98 @@ class HistoryStore:
         if _not_sqlite(self.path):
             # Set aside before SQLite opens it: SQLite may remove the -wal/-shm on close.
             self._move_aside("file is not a database (bad header)")
+            self._say_started_anew()
         try:
             return self._open()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
-                raise _history_error(exc, self.path) from None
-            self._move_aside(str(exc))
-        try:
-            return self._open()
-        except sqlite3.DatabaseError as exc:
+            if _is_corruption(exc):
+                return self._recover(str(exc))
+            if _code(exc) in _READ_ONLY_CODES and _has_data(self.path):
+                return self._open_read_only(exc)
             raise _history_error(exc, self.path) from None
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, path: Path | None = None) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            path or self.path,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
         )
         try:
             conn.create_function("vsa_fold", 1, _fold, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            check = conn.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check}")
-            _migrate(conn, self.path)
+            _quick_check(conn)
+            _migrate(conn, path or self.path)
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _move_aside(self, reason: str) -> None:
+    def _open_read_only(self, cause: sqlite3.Error) -> sqlite3.Connection:
+        """Open the file for reading only; writes will raise the reason ``cause`` gives.
+
+        ``mode=ro`` still needs a usable -shm file; when there is none (full or read-only
+        disk) and the -wal holds nothing, ``immutable=1`` reads the file alone, safely.
+        """
+        base = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        uris = [base]
+        if not _has_data(Path(f"{self.path}-wal")):
+            uris.append(base + "&immutable=1")
+        for uri in uris:
+            try:
+                conn = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                    check_same_thread=False,
+                )  # fmt: skip
+            except sqlite3.Error:
+                continue
+            try:
+                conn.create_function("vsa_fold", 1, _fold, deterministic=True)
+                conn.execute("SELECT COUNT(*) FROM analyses").fetchone()
+            except sqlite3.Error as exc:
+                log.info("read-only open of %s failed: %s", uri, exc)
+                conn.close()
+                continue
+            self.read_only_reason = _history_error(cause, self.path).message
+            log.info("History %s opened read-only: %s", self.path, cause)
+            return conn
+        raise _history_error(cause, self.path)
+
+    def _recover(self, reason: str) -> sqlite3.Connection:
+        """Keep the damaged file aside, rescue its rows, and open the rescued history."""
+        kept = self._move_aside(reason)
+        work = self.path.with_name(f"{self.path.name}.rescue")
+        _remove_db_files(work)
+        how = "its indexes were rebuilt"
+        try:
+            for suffix in ("", "-wal"):
+                if Path(f"{kept}{suffix}").exists():
+                    shutil.copyfile(f"{kept}{suffix}", f"{work}{suffix}")
+            if _reindexed(work):
+                _replace_db_files(work, self.path)
+            else:
+                how = "the readable results were copied into a new file"
+                fresh = self._open()
+                try:
+                    fresh.execute("BEGIN IMMEDIATE")
+                    _rescue_rows(work, fresh)
+                    fresh.execute("COMMIT")
+                finally:
+                    fresh.close()
+        except (OSError, sqlite3.Error) as exc:
+            log.info("rescuing rows from %s failed: %s", kept, exc)
+        finally:
+            _remove_db_files(work)
+        try:
+            conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            raise _history_error(exc, self.path) from None
+        self.rows_rescued = _count(conn)
+        self._say_rescued(kept, how)
+        return conn
+
+    def _move_aside(self, reason: str) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
@@ -193,11 +290,25 @@ class HistoryStore:
                 detail=f"{reason}; {exc}",
             ) from None
         self.recovered_from = target
+        log.warning("History %s is damaged (%s); kept as %s", self.path, reason, target)
+        return target
+
+    def _say_started_anew(self) -> None:
+        assert self.recovered_from is not None
         self.recovery_message = (
-            f"The history file was damaged; it was kept as {target.name} and a new, empty "
-            "history was started."
+            f"The history file was damaged; it was kept as {self.recovered_from.name} and a "
+            "new, empty history was started."
         )
-        log.warning("History %s is damaged (%s); moved to %s", self.path, reason, target)
+
+    def _say_rescued(self, kept: Path, how: str) -> None:
+        n = self.rows_rescued
+        if n == 0:
+            self._say_started_anew()
+            return
+        self.recovery_message = (
+            f"The history file was damaged; {how} and {n:,} result{'s were' if n != 1 else ' was'} "
+            f"saved (the damaged file is kept as {kept.name})."
+        )
 
     # ----------------------------------------------------------------- plumbing
 
@@ -207,6 +318,8 @@ class HistoryStore:
             conn = self._conn
             if conn is None:
                 raise HistoryError("The history is closed.", kind="history_closed")
+            if write and self.read_only_reason is not None:
+                raise HistoryError(self.read_only_reason, kind="history_read_only")
             try:
                 if write:
                     conn.execute("BEGIN IMMEDIATE")
@@ -243,6 +356,7 @@ class HistoryStore:
         result: AnalysisResult,
         thumbnail_source: PILImage.Image | None = None,
         keep_thumbnail: bool = True,
+        batch_key: str | None = None,
     ) -> str:
         """Store ``result`` (a result with the same id is replaced) and return its id.
 
@@ -250,6 +364,8 @@ class HistoryStore:
             result: the analysis to keep.
             thumbnail_source: the analysed image; a JPEG of at most 128 px a side is kept.
             keep_thumbnail: False stores no thumbnail even when a source is given.
+            batch_key: the batch row this result is for; a row already kept for the same
+                key is replaced (a re-run never keeps two copies).
 
         Raises:
             HistoryError: when the row cannot be written (full disk, read-only file...).
@@ -257,12 +373,12 @@ class HistoryStore:
         thumb = make_thumbnail(thumbnail_source) if keep_thumbnail and thumbnail_source else None
         row = _row(result, thumb)
         with self._cursor(write=True) as conn:
+            if batch_key is not None:
+                conn.execute("DELETE FROM analyses WHERE batch_key = ?", (batch_key,))
             conn.execute(
-                "INSERT OR REPLACE INTO analyses (id, created_at, mode, text_label, "
-                "vision_label, fused_label, fused_confidence, agreement_score, "
-                "agreement_level, text_excerpt, image_sha256, image_name, thumbnail, "
-                "result_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+                f"INSERT OR REPLACE INTO analyses ({_V1_COLUMNS}, batch_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, batch_key),
             )
         return result.id
 
@@ -541,6 +657,108 @@ def _make_folder(folder: Path) -> None:
         )
 
 
+def _quick_check(conn: sqlite3.Connection) -> None:
+    check = conn.execute("PRAGMA quick_check").fetchone()[0]
+    if check != "ok":
+        raise sqlite3.DatabaseError(f"quick_check: {check}")
+
+
+def _count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0])
+
+
+def _reindexed(path: Path) -> bool:
+    """Rebuild every index of the (copied) file at ``path``; True when it is sound after."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("REINDEX")
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if ok:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return bool(ok)
+    except sqlite3.DatabaseError as exc:
+        log.info("REINDEX did not repair %s: %s", path, exc)
+        return False
+    finally:
+        conn.close()
+
+
+def _rescue_rows(source: Path, target: sqlite3.Connection) -> int:
+    """Copy every readable row of ``source`` into ``target``; return how many were copied.
+
+    A full scan first; where it stops at a damaged page, each later row id is tried alone
+    (a damaged leaf loses its own rows, not the ones after it).
+    """
+    conn = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True)
+    rows: list[tuple[Any, ...]] = []
+    columns = _V1_COLUMNS
+    try:
+        names = {str(r[1]) for r in conn.execute("PRAGMA table_info(analyses)")}
+        columns += ", batch_key" if "batch_key" in names else ", NULL"
+        select = f"SELECT rowid, {columns} FROM analyses NOT INDEXED"
+        try:
+            for row in conn.execute(f"{select} ORDER BY rowid"):
+                rows.append(row)
+        except sqlite3.DatabaseError as exc:
+            last = int(rows[-1][0]) if rows else 0
+            log.info("full scan of %s stopped after row %d: %s", source, last, exc)
+            rows += _probe_rows(conn, select, last + 1)
+    except sqlite3.DatabaseError as exc:  # no readable table at all
+        log.info("no rows could be read from %s: %s", source, exc)
+    finally:
+        conn.close()
+    good = [row[1:] for row in rows if _usable(row)]
+    target.executemany(
+        f"INSERT OR IGNORE INTO analyses ({_V1_COLUMNS}, batch_key) VALUES ({', '.join('?' * 15)})",
+        good,
+    )
+    return len(good)
+
+
+def _probe_rows(conn: sqlite3.Connection, select: str, start: int) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    rowid, misses = start, 0
+    while misses < _RESCUE_GIVE_UP:
+        try:
+            row = conn.execute(f"{select} WHERE rowid = ?", (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None:
+            misses += 1
+        else:
+            rows.append(row)
+            misses = 0
+        rowid += 1
+    return rows
+
+
+def _usable(row: tuple[Any, ...]) -> bool:
+    """A rescued row (rowid, the v1 columns, batch_key) is kept when its JSON is readable."""
+    try:
+        doc = json.loads(row[14])
+    except (TypeError, ValueError):
+        return False
+    return isinstance(row[1], str) and isinstance(doc, dict) and doc.get("id") == row[1]
+
+
+def _remove_db_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _replace_db_files(source: Path, target: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    source.replace(target)
+
+
+def _has_data(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _not_sqlite(path: Path) -> bool:
     """True when ``path`` has bytes but not the SQLite header (an empty file is fine)."""
     try:
@@ -565,10 +783,20 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
     return "not a database" in text or "malformed" in text or text.startswith("quick_check")
 
 
+def _disk_full(code: int, path: Path) -> bool:
+    """A disk error (SQLite says IOERR when it cannot grow the -shm file) on a full disk."""
+    if code != _SQLITE_IOERR:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
 def _history_error(exc: sqlite3.Error, path: Path) -> HistoryError:
     code = _code(exc)
     detail = f"{type(exc).__name__}: {exc}"
-    if code == _SQLITE_FULL or "disk is full" in str(exc):
+    if code == _SQLITE_FULL or "disk is full" in str(exc) or _disk_full(code, path):
         message = f"The disk is full: free some space so the history ({path}) can be saved."
         kind = "history_disk_full"
     elif code == _SQLITE_READONLY:
@@ -588,8 +816,8 @@ def _history_error(exc: sqlite3.Error, path: Path) -> HistoryError:
         kind = "history_busy"
     elif _is_corruption(exc):
         message = (
-            f"The history file {path} is damaged; restart the app to set it aside and start "
-            "a new one."
+            f"The history file {path} is damaged; restart the app to rescue its results "
+            "into a new file."
         )
         kind = "history_damaged"
     elif code == _SQLITE_IOERR:
