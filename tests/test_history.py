@@ -299,9 +299,7 @@ def test_v0_database_with_other_tables_is_upgraded(tmp_path: Path) -> None:
         conn.close()
 
 
-def test_a_new_migration_is_one_function(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_new_migration_is_one_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "h.sqlite3"
     with HistoryStore(path) as s:
         r = make_result({"happy": 1})

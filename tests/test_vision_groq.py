@@ -423,11 +423,38 @@ def test_429_asking_for_a_long_wait_fails_at_once(server, photo) -> None:
     assert len(server.chat_requests()) == 1
 
 
-def test_429_twice_is_rate_limit(server, photo) -> None:
-    limited = fail(429, "Rate limit reached", headers={"retry-after-ms": "50"})
-    server.queue(limited, fail(429, "Rate limit reached", headers={"retry-after-ms": "50"}))
+def test_429_twice_then_success_within_three_tries(server, photo) -> None:
+    # The free tier often answers 429 twice in a row: the third try gets through.
+    server.queue(
+        fail(429, "Rate limit reached", headers={"retry-after-ms": "50"}),
+        fail(429, "Rate limit reached"),  # no retry-after: backoff of 1 s
+        ok(scores_json(GOOD)),
+    )
+    result = make_backend(server, max_retry_wait_s=5).analyze(photo, [])
+    assert result.label == "happy"
+    first, second, third = server.chat_requests()
+    assert second.at - first.at >= 0.04 and third.at - second.at >= 0.9
+
+
+def test_429_three_times_is_rate_limit_with_a_singular_second(server, photo) -> None:
+    server.queue(
+        *[fail(429, "Rate limit reached", headers={"retry-after-ms": "400"}) for _ in range(3)]
+    )
+    started = time.monotonic()
     error, _ = analyze_error(make_backend(server), photo)
+    assert time.monotonic() - started < 5
     assert error.kind == "rate_limit"
+    assert error.message == "Groq's rate limit was reached; try again in about 1 second."
+    assert len(server.chat_requests()) == 3
+
+
+def test_429_waits_stay_within_the_total_budget(server, photo) -> None:
+    # 2 s asked twice with a 3 s budget: the second wait would go over, so stop there.
+    server.queue(*[fail(429, "Rate limit reached", headers={"retry-after": "2"}) for _ in range(3)])
+    started = time.monotonic()
+    error, _ = analyze_error(make_backend(server, max_retry_wait_s=3), photo)
+    assert 1.9 <= time.monotonic() - started < 4
+    assert error.message == "Groq's rate limit was reached; try again in about 2 seconds."
     assert len(server.chat_requests()) == 2
 
 

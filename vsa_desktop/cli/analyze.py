@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vsa_desktop.core.pipeline import AnalysisRequest
-    from vsa_desktop.core.settings import Settings
+from vsa_desktop.cli import common, exitcodes
 
-EXIT_OK = 0
+if TYPE_CHECKING:
+    from vsa_desktop.core.history import HistoryStore
+    from vsa_desktop.core.pipeline import AnalysisRequest
+    from vsa_desktop.core.result import AnalysisResult
+    from vsa_desktop.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "JSON. Scores describe expressed emotion, not inner feelings.",
     )
     p.add_argument("--text", help="the text to analyze")
-    p.add_argument("--text-file", type=Path, help="read the text from a UTF-8 file")
+    p.add_argument(
+        "--text-file",
+        type=Path,
+        help="read the text from a file (UTF-8, UTF-16 or a common legacy encoding)",
+    )
     p.add_argument("--image", type=Path, help="an image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
     add_model_options(p)
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the result JSON here")
@@ -68,24 +74,20 @@ def parse_weights(value: str) -> tuple[float, float]:
     return text_w, vision_w
 
 
-def read_text_arg(args: argparse.Namespace) -> str | None:
-    """The text from --text or --text-file (not both)."""
+def read_text_arg(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The text from --text or --text-file (not both), and a note on its encoding.
+
+    The note is one sentence when the file was not UTF-8, else None.
+    """
     from vsa_desktop.core.errors import InputError
+    from vsa_desktop.core.textfile import read_text_file
 
     if args.text is not None and args.text_file is not None:
         raise InputError("Give --text or --text-file, not both.")
     if args.text_file is None:
-        return args.text
-    try:
-        return args.text_file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"The text file {args.text_file} does not exist.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"The text file {args.text_file} is not UTF-8 text.") from None
-    except OSError as exc:
-        raise InputError(
-            f"The text file {args.text_file} cannot be read: {exc.strerror}."
-        ) from None
+        return args.text, None
+    decoded = read_text_file(args.text_file)
+    return decoded.text, decoded.note(f"The text file {args.text_file.name}")
 
 
 def request_from_args(
@@ -111,29 +113,55 @@ def request_from_args(
 
 
 def run(args: argparse.Namespace) -> int:
-    """``vsa analyze``."""
+    """``vsa analyze``: the result is printed even when history cannot keep it."""
     from vsa_desktop.core.pipeline import analyze
-    from vsa_desktop.core.settings import load_settings
 
-    settings = load_settings()
+    settings = common.settings()
     check_outputs(args)
-    request = request_from_args(args, settings, read_text_arg(args), args.image)
-    history = None
-    if not args.no_history:
-        from vsa_desktop.cli.history import open_store
-
-        history = open_store(settings)
+    text, text_note = read_text_arg(args)
+    request = request_from_args(args, settings, text, args.image)
+    history, problem = (None, None) if args.no_history else open_history(settings)
     result = analyze(request, history=history, keep_thumbnail=settings.keep_thumbnails)
+    notes = [text_note] if text_note else []
+    if problem:
+        notes.append(f"Not saved to history: {problem}")
+    if notes:
+        result = dataclasses.replace(result, warnings=(*notes, *result.warnings))
     print(result.to_json(), flush=True)
     for warning in result.warnings:
-        print(f"note: {warning}", file=sys.stderr)
+        common.note(warning)
     if args.json or args.chart:
         from vsa_desktop.core.export import export_results
 
         for out in (args.json, args.chart):
             if out:
                 export_results([result], out, overwrite=True)
-    return EXIT_OK
+    if args.no_history or kept(history, result):
+        return exitcodes.OK
+    return exitcodes.FAILED
+
+
+def open_history(settings: Settings) -> tuple[HistoryStore | None, str | None]:
+    """The history store, or None and the reason it cannot be opened (the run goes on)."""
+    from vsa_desktop.cli.history import open_store
+    from vsa_desktop.core.errors import HistoryError
+
+    try:
+        return open_store(settings), None
+    except HistoryError as exc:
+        return None, exc.message
+
+
+def kept(history: HistoryStore | None, result: AnalysisResult) -> bool:
+    """True when ``result`` is in ``history`` now."""
+    from vsa_desktop.core.errors import VsaError
+
+    if history is None:
+        return False
+    try:
+        return history.ids_with_prefix(result.id, 1) == [result.id]
+    except VsaError:
+        return False
 
 
 def check_outputs(args: argparse.Namespace) -> None:

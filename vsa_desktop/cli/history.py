@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vsa_desktop.cli import common, exitcodes
+from vsa_desktop.core.terminal import safe
+
 if TYPE_CHECKING:
     from vsa_desktop.core.history import HistoryEntry, HistoryStore
     from vsa_desktop.core.settings import Settings
@@ -56,13 +59,12 @@ def open_store(settings: Settings | None = None) -> HistoryStore:
     A damaged file found on opening was moved aside by the store: say so on stderr.
     """
     from vsa_desktop.core.history import HistoryStore
-    from vsa_desktop.core.settings import load_settings
 
-    settings = settings or load_settings()
+    settings = settings or common.settings()
     path = Path(settings.history_path) if settings.history_path else None
     store = HistoryStore(path)
     if store.recovery_message:
-        print(f"note: {store.recovery_message}", file=sys.stderr)
+        common.note(store.recovery_message)
     return store
 
 
@@ -71,10 +73,11 @@ def resolve_id(store: HistoryStore, prefix: str) -> str:
     from vsa_desktop.core.errors import InputError
 
     matches = store.ids_with_prefix(prefix)
+    shown = safe(prefix, one_line=True)
     if not matches:
-        raise InputError(f"No result in history has the id {prefix}.")
+        raise InputError(f"No result in history has the id {shown}.")
     if len(matches) > 1:
-        raise InputError(f"The id {prefix} is ambiguous ({len(matches)} results); give more of it.")
+        raise InputError(f"The id {shown} is ambiguous ({len(matches)} results); give more of it.")
     return matches[0]
 
 
@@ -93,9 +96,11 @@ def _print_entries(entries: list[HistoryEntry], as_json: bool, total: int) -> No
     for e in entries:
         agree = f"{e.agreement_score:.2f}" if e.agreement_score is not None else "-"
         what = (e.excerpt or "").replace("\n", " ")[:40] or (e.image_name or "")
+        cells = (e.id[:8], e.created_at, e.mode, e.fused_label or "-")
+        row_id, created, mode, fused = (safe(c, one_line=True) for c in cells)
         print(
-            f"{e.id[:8]}  {e.created_at:20}  {e.mode:10}  {e.fused_label or '-':8}  "
-            f"{agree:>5}  {what}"
+            f"{row_id:8}  {created:20}  {mode:10}  {fused:8}  "
+            f"{agree:>5}  {safe(what, one_line=True)}"
         )
     print(f"({len(entries)} of {total})")
 
@@ -123,13 +128,13 @@ def run_history(args: argparse.Namespace) -> int:
     elif action == "delete":
         full = resolve_id(store, args.id)
         store.delete(full)
-        print(f"Deleted {full}.")
+        print(f"Deleted {safe(full, one_line=True)}.")
     elif action == "clear":
         if not args.yes and not _confirm(f"Delete all {store.count()} results from history?"):
             print("Nothing deleted.")
-            return 1
+            return exitcodes.FAILED
         print(f"Deleted {store.clear()} results.")
-    return 0
+    return exitcodes.OK
 
 
 def _confirm(question: str) -> bool:
@@ -153,5 +158,7 @@ def run_export(args: argparse.Namespace) -> int:
         if exc.kind == "export_exists":
             exc.message = f"{args.out} already exists; add --overwrite to replace it."
         raise
-    print(f"Wrote {path} ({len(results)} result{'s' if len(results) != 1 else ''}).")
-    return 0
+    print(
+        f"Wrote {safe(path, one_line=True)} ({len(results)} result{'s' if len(results) != 1 else ''})."
+    )
+    return exitcodes.OK

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vsa_desktop.core.errors import InputError
+from vsa_desktop.core.logsafety import has_credentials
 from vsa_desktop.core.paths import config_dir
+from vsa_desktop.core.textfile import read_capped
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,12 @@ DEFAULT_VISION_MODELS: tuple[str, ...] = (
 TEXT_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 VISION_BACKENDS = ("auto", "groq", "local", "none")
 FUSION_RULES = ("auto", "weighted", "product")  # auto: the rule validation chose
+MAX_SETTINGS_BYTES = 1 << 20
 SECRET_WORDS = ("key", "token", "secret", "password")
+CREDENTIALS_IN_URL = (
+    "The base URL must not hold a user name or password; the API key goes in "
+    "GROQ_API_KEY or Settings."
+)
 
 
 @dataclass
@@ -84,6 +92,8 @@ class Settings:
             problems.append("Give at least one vision model.")
         if self.groq_base_url and not self.groq_base_url.startswith(("http://", "https://")):
             problems.append("The base URL must start with http:// or https://.")
+        if has_credentials(self.groq_base_url):
+            problems.append(CREDENTIALS_IN_URL)
         if not 1 <= float(self.groq_timeout_s) <= 600:
             problems.append("The cloud timeout must be 1 to 600 seconds.")
         if not 64 <= int(self.vision_max_side) <= 8192:
@@ -94,20 +104,24 @@ class Settings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Settings:
+    def from_dict(cls, data: dict[str, Any], rejected: list[str] | None = None) -> Settings:
         """Build settings from a parsed file: unknown, secret-looking, mistyped or invalid
-        values fall back to their defaults, one field at a time (a log line says which)."""
+        values fall back to their defaults, one field at a time.
+
+        Args:
+            data: the parsed file.
+            rejected: when given, the names of the fields that fell back are added to it.
+        """
         defaults = cls()
         settings = cls()
         for f in dataclasses.fields(cls):
             if f.name not in data or _looks_secret(f.name):
                 continue
             value = _coerce(data[f.name], getattr(defaults, f.name))
-            if value is None:
-                log.warning("settings: %s has the wrong type; using the default", f.name)
-                continue
-            if cls(**{**defaults.to_dict(), f.name: value}).validate():
-                log.warning("settings: %s is not valid; using the default", f.name)
+            if value is None or cls(**{**defaults.to_dict(), f.name: value}).validate():
+                log.info("settings: %s is not usable; using the default", f.name)
+                if rejected is not None:
+                    rejected.append(f.name)
                 continue
             setattr(settings, f.name, value)
         return settings
@@ -139,19 +153,38 @@ def settings_path() -> Path:
     return config_dir() / "settings.json"
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the settings file; a missing or broken file gives the defaults (and a log line)."""
+def load_settings(path: Path | None = None, problems: list[str] | None = None) -> Settings:
+    """Read the settings file; a missing or broken file gives the defaults.
+
+    Args:
+        path: the file (default: ``settings_path()``).
+        problems: when given, one sentence is added to it for a file that cannot be used
+            as a whole, or for the values in it that fell back to their defaults.
+    """
     path = path or settings_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    said = problems if problems is not None else []
+    if not path.exists() and not path.is_symlink():
         return Settings()
-    except (OSError, ValueError) as exc:
-        log.warning("could not read settings %s (%s); using defaults", path, exc)
+    try:
+        data = json.loads(read_capped(path, MAX_SETTINGS_BYTES, "The settings file"))
+    except InputError as exc:  # not a regular file, unreadable, huge
+        said.append(f"{exc.message.rstrip('.')}; the defaults apply.")
+        return Settings()
+    except (ValueError, RecursionError) as exc:
+        log.info("could not read settings %s (%s); using defaults", path, exc)
+        said.append(f"The settings file {path} is not valid JSON; the defaults apply.")
         return Settings()
     if not isinstance(data, dict):
+        said.append(f"The settings file {path} does not hold settings; the defaults apply.")
         return Settings()
-    return Settings.from_dict(data)
+    rejected: list[str] = []
+    settings = Settings.from_dict(data, rejected)
+    if rejected:
+        said.append(
+            f"The settings file {path} has unusable values for {', '.join(rejected)}; "
+            "their defaults apply."
+        )
+    return settings
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

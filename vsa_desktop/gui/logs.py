@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 
+from vsa_desktop.core import logsafety
 from vsa_desktop.core.paths import log_dir
 
 LOG_NAME = "vsa-desktop.log"
@@ -31,6 +32,7 @@ def log_path() -> Path:
 def setup_logging(level: int = logging.INFO) -> Path:
     """Send log records to the rotating log file (and stderr for warnings); return its path."""
     path = log_path()
+    logsafety.install()  # no credential in any record, whichever library logs it
     root = logging.getLogger()
     if any(getattr(h, "vsa_desktop", False) for h in root.handlers):
         return path

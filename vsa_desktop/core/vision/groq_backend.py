@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from vsa_desktop.core import taxonomy
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.errors import VisionError
+from vsa_desktop.core.logsafety import has_credentials
 from vsa_desktop.core.resources import resource_path
 from vsa_desktop.core.result import VisionResult
+from vsa_desktop.core.settings import CREDENTIALS_IN_URL
 from vsa_desktop.core.vision import groq_protocol as proto
 from vsa_desktop.core.vision.vlm_answer import parse_answer
 from vsa_desktop.core.vision.vlm_image import PreparedImage, prepare_image, smaller
@@ -28,6 +30,8 @@ PROMPT_FILE = ("prompts", "vision_emotion.txt")
 MAX_COMPLETION_TOKENS = 2048
 MAX_REQUESTS = 12  # hard bound on requests per analysis, whatever the server says
 SERVER_RETRY_PAUSE_S = 1.0
+RATE_LIMIT_TRIES = 3  # requests answered 429 before giving up (the free tier often says 429 twice)
+RATE_LIMIT_BACKOFF_S = 1.0  # first wait when the server names none; doubled each time
 
 
 @dataclass
@@ -38,7 +42,8 @@ class _Attempt:
     image: PreparedImage
     extra: dict[str, Any]
     shrunk: bool = False
-    waited: bool = False
+    rate_limited: int = 0
+    waited_s: float = 0.0
     retried: bool = False
     params_dropped: bool = False
     requests: int = 0
@@ -61,7 +66,7 @@ class GroqVisionBackend:
         timeout_s: float = 30,
         max_side: int = 1568,
         on_model_switched: Callable[[str], None] | None = None,
-        max_retry_wait_s: float = 10,
+        max_retry_wait_s: float = 15,
     ) -> None:
         """Create the backend; no network and no SDK import happen here.
 
@@ -73,7 +78,9 @@ class GroqVisionBackend:
             timeout_s: seconds to wait for one answer.
             max_side: longest side of the image sent.
             on_model_switched: called with the new model id when a retired model is replaced.
-            max_retry_wait_s: the longest wait after a 429 before the one retry.
+            max_retry_wait_s: the most time spent waiting after 429s in one analysis (up to
+                ``RATE_LIMIT_TRIES`` requests, the server's ``retry-after`` honoured, else
+                1 s then 2 s); a server that asks for longer fails at once.
         """
         self._models = [m for m in models if m]
         self._api_key = (api_key or "").strip()
@@ -200,9 +207,8 @@ class GroqVisionBackend:
         elif status == 413 and not attempt.shrunk:
             attempt.image = smaller(image.pixels, attempt.image)
             attempt.shrunk = True
-        elif status == 429 and not attempt.waited:
-            self._wait_for_rate_limit(exc, cancel)
-            attempt.waited = True
+        elif status == 429 and attempt.rate_limited < RATE_LIMIT_TRIES - 1:
+            self._wait_for_rate_limit(exc, attempt, cancel)
         elif _transient(exc, groq) and not attempt.retried:
             _sleep(min(SERVER_RETRY_PAUSE_S, self.max_retry_wait_s), cancel)
             attempt.retried = True
@@ -216,11 +222,19 @@ class GroqVisionBackend:
         self._refused.setdefault(attempt.model, set()).update(refused)
         return bool(refused)
 
-    def _wait_for_rate_limit(self, exc: groq.APIError, cancel: CancelToken | None) -> None:
-        wait = proto.retry_after_s(exc)
-        if wait is not None and wait > self.max_retry_wait_s:
-            raise proto.rate_limited(wait)
-        _sleep(min(wait if wait is not None else 2.0, self.max_retry_wait_s), cancel)
+    def _wait_for_rate_limit(
+        self, exc: groq.APIError, attempt: _Attempt, cancel: CancelToken | None
+    ) -> None:
+        """Wait before the next try, within what is left of ``max_retry_wait_s``."""
+        asked = proto.retry_after_s(exc)
+        left = self.max_retry_wait_s - attempt.waited_s
+        if left <= 0 or (asked is not None and asked > left):
+            raise proto.rate_limited(asked)
+        wait = asked if asked is not None else RATE_LIMIT_BACKOFF_S * 2**attempt.rate_limited
+        wait = min(wait, left)
+        _sleep(wait, cancel)
+        attempt.waited_s += wait
+        attempt.rate_limited += 1
 
     def _switch_model(self, attempt: _Attempt, warnings: list[str]) -> None:
         """Replace a retired model by the first preferred model the service lists."""
@@ -292,6 +306,9 @@ class GroqVisionBackend:
             import groq
 
             base_url, path_prefix = proto.resolve_base_url(self._base_url)
+            if base_url and has_credentials(base_url):
+                # httpx would send them as Basic auth and log them in every request line.
+                raise VisionError(CREDENTIALS_IN_URL, kind="request")
             http_client = None
             if path_prefix is not None:
                 http_client = groq.DefaultHttpxClient(

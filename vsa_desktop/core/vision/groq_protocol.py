@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -103,9 +104,11 @@ def retry_after_s(exc: Exception) -> float | None:
 
 def rate_limited(wait_s: float | None = None) -> VisionError:
     """The rate-limit error, with the wait the server asked for when known."""
-    when = (
-        f"try again in about {round(wait_s)} seconds" if wait_s else "wait a minute and try again"
-    )
+    if wait_s:
+        seconds = max(1, math.ceil(wait_s))
+        when = f"try again in about {seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        when = "wait a minute and try again"
     return VisionError(f"Groq's rate limit was reached; {when}.", kind="rate_limit")
 
 
