@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 HIDDEN = "[hidden]"
 # scheme://user:password@host or scheme://token@host
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'\"<>]+@")
-# Authorization: Basic xxx / Bearer xxx / Token xxx, in a header dump or a repr
-_AUTH_VALUE = re.compile(
-    r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*['\"]?|\b(?:basic|bearer|token)\s+)"
+# An Authorization header's value, in a header dump or a repr ('authorization': 'Bearer x')
+_AUTH_HEADER = re.compile(
+    r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*['\"]?(?:(?:basic|bearer|token|digest)\s+)?)"
     r"[A-Za-z0-9._~+/=\-]{4,}"
 )
+# A credential on its own: "Basic dXNlcjpw..." / "Bearer eyJ..." (as HTTP writes them)
+_AUTH_VALUE = re.compile(r"\b((?:Basic|Bearer)\s+)[A-Za-z0-9._~+/=\-]{8,}")
 _GROQ_KEY = re.compile(r"gsk_[A-Za-z0-9]{8,}")
 _installed = False
 
@@ -27,6 +29,7 @@ _installed = False
 def scrub(text: str) -> str:
     """Return ``text`` without URL user-info, Authorization values or Groq keys."""
     text = _URL_USERINFO.sub(r"\1" + HIDDEN + "@", text)
+    text = _AUTH_HEADER.sub(r"\1" + HIDDEN, text)
     text = _AUTH_VALUE.sub(r"\1" + HIDDEN, text)
     return _GROQ_KEY.sub(HIDDEN, text)
 
