@@ -60,7 +60,6 @@ class Case:
     check: Callable[[Outcome, Path, Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     history: str = "intact"
-    user: int | None = None
 
 
 def base_env() -> dict[str, str]:
@@ -106,25 +105,30 @@ def stored_ids(home: Path) -> set[str]:
 
 
 def run_case(case: Case, root: Path, template: Path) -> Outcome:
-    """Run one case in its own folder and home; never longer than ``CASE_TIMEOUT_S``."""
+    """Run one case in its own folder and a copy of ``template`` as its home."""
     folder, home = root / case.name, root / case.name / "home"
     folder.mkdir(parents=True)
     shutil.copytree(template, home)
     if case.setup:
         case.setup(folder, home)
+    return run_in(case, folder, home)
+
+
+def run_in(case: Case, folder: Path, home: Path, command: list[str] | None = None) -> Outcome:
+    """Run the real CLI for ``case``; never longer than ``CASE_TIMEOUT_S``."""
     argv = [a.format(dir=folder, home=home) for a in case.argv]
     env = {**base_env(), "VSA_HOME": str(home), **case.env}
+    command = command or [sys.executable, "-m", "vsa_desktop.cli"]
     started = time.monotonic()
     try:
         p = subprocess.run(
-            [sys.executable, "-m", "vsa_desktop.cli", *argv],
+            [*command, *argv],
             env=env,
             cwd=folder,
             capture_output=True,
             text=True,
             timeout=CASE_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
-            user=case.user,
         )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
