@@ -440,3 +440,105 @@ def test_path_that_is_a_folder(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="cannot be opened"):
         HistoryStore(folder)
     assert folder.is_dir()
+
+
+def _filled(path: Path, n: int = 300) -> list[str]:
+    with HistoryStore(path) as s:
+        ids = [
+            s.add(make_result({"happy": 1 + i % 5, "fear": 2}, text=f"row {i}")) for i in range(n)
+        ]
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return ids
+
+
+def _wreck_page(path: Path, page: int) -> bytes:
+    data = bytearray(path.read_bytes())
+    data[4096 * (page - 1) : 4096 * page] = b"\xa5" * 4096
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def _pages_of(path: Path, name: str) -> list[int]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = ?", (name,))]
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat table")
+    finally:
+        conn.close()
+
+
+def test_one_damaged_index_page_loses_no_row(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    ids = _filled(path)
+    damaged = _wreck_page(path, _pages_of(path, "analyses_created")[0])
+    with HistoryStore(path) as s:
+        assert s.rows_rescued == 300 and {e.id for e in s.list(limit=1000)} == set(ids)
+        assert "300 results were saved" in (s.recovery_message or "")
+        assert s.recovered_from is not None and s.recovered_from.read_bytes() == damaged
+        happy = sum(e.fused_label == "happy" for e in s.list(limit=1000))
+        assert s.count_matching(label="happy") == happy > 0  # the rebuilt index agrees
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_a_damaged_table_page_costs_only_its_own_rows(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    ids = _filled(path)
+    leaves = _pages_of(path, "analyses")
+    _wreck_page(path, leaves[len(leaves) // 2])
+    with HistoryStore(path) as s:
+        saved = {e.id for e in s.list(limit=1000)}
+        assert 250 < len(saved) < 300 and saved < set(ids)
+        assert s.rows_rescued == len(saved)
+        assert f"{len(saved)} results were saved" in (s.recovery_message or "")
+        assert all(s.get(i).id == i for i in list(saved)[:20])  # the JSON is whole
+
+
+def test_a_batch_key_is_kept_once(store: HistoryStore) -> None:
+    first, second = make_result({"happy": 1}), make_result({"sad": 1})
+    store.add(first, batch_key="input|1:abc")
+    store.add(second, batch_key="input|1:abc")  # the re-run of a killed batch
+    store.add(make_result({"fear": 1}), batch_key="input|2:def")
+    assert store.count() == 2 and store.ids_with_prefix(first.id) == []
+    assert store.get(second.id) == second
+
+
+def test_write_failure_on_open_falls_back_to_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection for machines that cannot mount a full disk: the read-write open
+    fails as SQLite does on a full disk (SQLITE_IOERR); the store opens read-only."""
+    path = tmp_path / "h.sqlite3"
+    ids = _filled(path, 5)
+    real_open = HistoryStore._open
+
+    def failing_open(self: HistoryStore, path: Path | None = None) -> sqlite3.Connection:
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE
+        raise error
+
+    monkeypatch.setattr(HistoryStore, "_open", failing_open)
+    with HistoryStore(path) as s:
+        assert {e.id for e in s.list()} == set(ids) and s.read_only_reason
+        with pytest.raises(HistoryError) as info:
+            s.add(make_result({"happy": 1}))
+        assert info.value.message == s.read_only_reason
+    monkeypatch.setattr(HistoryStore, "_open", real_open)
+
+
+def test_index_damage_that_reindex_repairs_is_repaired_in_place(tmp_path: Path) -> None:
+    """REINDEX comes first: an index page whose header is wrong is rebuilt, rows untouched."""
+    path = tmp_path / "h.sqlite3"
+    ids = _filled(path)
+    data = bytearray(path.read_bytes())
+    page = _pages_of(path, "analyses_fused_label")[0]
+    data[4096 * (page - 1) + 7] = 17  # the page's count of fragmented bytes: wrong
+    path.write_bytes(bytes(data))
+    with HistoryStore(path) as s:
+        assert "its indexes were rebuilt and 300 results were saved" in (s.recovery_message or "")
+        assert {e.id for e in s.list(limit=1000)} == set(ids)
+        assert s.recovered_from is not None and s.recovered_from.read_bytes() == bytes(data)
