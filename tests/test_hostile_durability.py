@@ -98,11 +98,13 @@ def test_sigkill_at_random_moments_then_rerun_keeps_every_row_once(tmp_path: Pat
         rows = list(csv.DictReader(f))
     assert sorted(r["batch_item"] for r in rows) == keys
     assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(ROWS))
+    with HistoryStore(hc.history_file(home)) as store:
+        assert store.count() == ROWS and store.recovered_from is None
+        texts = sorted(store.get(e.id).text_input or "" for e in store.list(limit=2 * ROWS))
+    assert texts == sorted(item.text or "" for item in items)  # each row once, none twice
     history_keys = batch_keys_in_history(home)
     assert len(history_keys) == ROWS and len(set(history_keys)) == ROWS
     assert sorted(k.split("|", 1)[1] for k in history_keys) == keys
-    with HistoryStore(hc.history_file(home)) as store:
-        assert store.count() == ROWS and store.recovered_from is None
 
 
 def test_a_second_run_of_the_same_input_never_adds_a_history_copy(

@@ -34,6 +34,13 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} kB"
 
 
+def _s(value: object) -> str:
+    """``value`` for the terminal: control characters shown, not obeyed."""
+    from vsa_desktop.core.terminal import safe
+
+    return safe(value, one_line=True)
+
+
 def _status(args: argparse.Namespace) -> int:
     from vsa_desktop.core.models import status
 
@@ -42,30 +49,31 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(s.to_dict(), indent=2))
         return 0
     yes = {True: "yes", False: "no"}
-    print(f"model:      {s.model_id}{'  (configured)' if s.configured else ''}")
+    print(f"model:      {_s(s.model_id)}{'  (configured)' if s.configured else ''}")
     if s.builtin:
         print("on disk:    built in (ships with the app; numpy runtime)")
         if not args.model:
             from vsa_desktop.core.settings import DEFAULT_TEXT_MODEL
 
             full = status(DEFAULT_TEXT_MODEL)
-            where = f"on disk at {full.path}" if full.on_disk else "not on disk"
+            where = f"on disk at {_s(full.path)}" if full.on_disk else "not on disk"
             print(f"full model: {DEFAULT_TEXT_MODEL} is {where}")
             if not full.on_disk:
                 print("get it:     vsa models download  (then `auto` uses it)")
         return 0
     print(
-        f"on disk:    {yes[s.on_disk]}" + (f"  {_size(s.size_bytes)} at {s.path}" if s.path else "")
+        f"on disk:    {yes[s.on_disk]}"
+        + (f"  {_size(s.size_bytes)} at {_s(s.path)}" if s.path else "")
     )
     print(f"torch:      {yes[s.torch_ready]}")
     print(f"onnx fp32:  {yes[s.onnx_ready]}")
-    int8 = yes[s.onnx_int8_ready] + (f"  ({s.int8_reason})" if s.int8_reason else "")
+    int8 = yes[s.onnx_int8_ready] + (f"  ({_s(s.int8_reason)})" if s.int8_reason else "")
     print(f"onnx int8:  {int8}")
     print(f"auto runs:  {s.best_runtime or 'nothing: the model is not on disk'}")
     if not s.on_disk:
-        print(f"get it:     vsa models download {s.model_id}")
+        print(f"get it:     vsa models download {_s(s.model_id)}")
     elif not s.onnx_ready:
-        print(f"faster:     vsa models convert {s.model_id}")
+        print(f"faster:     vsa models convert {_s(s.model_id)}")
     return 0 if s.on_disk else 1
 
 
@@ -93,11 +101,11 @@ def _download(args: argparse.Namespace) -> int:
     from vsa_desktop.core.settings import DEFAULT_TEXT_MODEL
 
     model = args.model or DEFAULT_TEXT_MODEL
-    print(f"Downloading {model} ...", file=sys.stderr)
+    print(f"Downloading {_s(model)} ...", file=sys.stderr)
     path = download(model, ByteBar())
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    print(f"{model} is ready at {path}.")
+    print(f"{_s(model)} is ready at {_s(path)}.")
     return 0
 
 
@@ -120,7 +128,8 @@ def _convert(args: argparse.Namespace) -> int:
     report = ensure_onnx(model, progress, force=args.force)
     f = report.fidelity
     print(
-        f"{model}: {'reused the cached copy' if report.reused else 'converted'} in {report.folder}"
+        f"{_s(model)}: {'reused the cached copy' if report.reused else 'converted'} in "
+        f"{_s(report.folder)}"
     )
     print(
         f"fidelity on {f.probes} probes: int8 top-1 agreement {f.agreement:.1%}, mean |diff| "
