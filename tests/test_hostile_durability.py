@@ -33,7 +33,7 @@ from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.pipeline import AnalysisRequest
 
 ROWS = 400
-KILLS = 4
+KILLS = 5
 
 
 def vsa_popen(home: Path, *args: str) -> subprocess.Popen[str]:
@@ -105,6 +105,27 @@ def test_sigkill_at_random_moments_then_rerun_keeps_every_row_once(tmp_path: Pat
     history_keys = batch_keys_in_history(home)
     assert len(history_keys) == ROWS and len(set(history_keys)) == ROWS
     assert sorted(k.split("|", 1)[1] for k in history_keys) == keys
+
+
+def test_a_kill_that_tore_the_jsonl_line_does_not_duplicate_history(tmp_path: Path) -> None:
+    """The issue's case: killed while writing a JSONL line (after history had the row); the
+    re-run analyses that row again and must replace, not add, its history row."""
+    source = tmp_path / "in.csv"
+    source.write_text("text\n" + "".join(f"row {i} is fine\n" for i in range(20)))
+    home, jsonl = tmp_path / "home", tmp_path / "out.jsonl"
+    args = ("batch", str(source), "--jsonl", str(jsonl), *hc.LITE)
+    first = vsa_popen(home, *args)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == exitcodes.OK, err
+    data = jsonl.read_bytes()
+    jsonl.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 40])  # half of the last line
+    again = vsa_popen(home, *args)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == exitcodes.OK, err
+    assert "Analysed 1 of 20" in err and "19 already done" in err
+    assert lines(jsonl) == 20
+    with HistoryStore(hc.history_file(home)) as store:
+        assert store.count() == 20
 
 
 def test_a_second_run_of_the_same_input_never_adds_a_history_copy(
