@@ -117,3 +117,18 @@ def test_text_file_with_bom_and_broken_pipe(
     err = broken.stderr
     assert broken.returncode == 141
     assert "unexpected error" not in err and "Traceback" not in err
+
+
+def test_the_encoding_note_is_kept_in_history_too(tmp_path, vsa_home):
+    text_file = tmp_path / "g.txt"
+    text_file.write_bytes("今天天气很好，我们去公园玩吧！".encode("gbk"))
+    done = run_vsa(
+        vsa_home, "analyze", "--text-model", "builtin:lite", "--text-file", str(text_file)
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    note = "The text file g.txt is not UTF-8; it was read as GB18030."
+    assert note in result["warnings"]
+    shown = run_vsa(vsa_home, "history", "show", result["id"][:8])
+    assert shown.returncode == 0, shown.stderr
+    assert note in json.loads(shown.stdout)["warnings"]

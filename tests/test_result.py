@@ -105,3 +105,14 @@ def test_errors_are_kept_and_missing_channels_are_null() -> None:
 def test_other_documents_are_refused() -> None:
     with pytest.raises(ValueError, match=r"vsa\.result/1"):
         AnalysisResult.from_dict({"schema": "something/2"})
+
+
+def test_json_escapes_what_a_terminal_would_obey_and_keeps_the_value() -> None:
+    from vsa_desktop.core.result import AnalysisResult
+
+    tricky = "caf\u00e9 \u202egnp.exe \x9b31m 今天"
+    result = AnalysisResult("text-only", tricky, None, None, None, None)
+    text = result.to_json()
+    assert "\u202e" not in text and "\x9b" not in text
+    assert "\\u202e" in text and "\\u009b" in text and "café" in text and "今天" in text
+    assert AnalysisResult.from_json(text).text_input == tricky

@@ -120,13 +120,14 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     text, text_note = read_text_arg(args)
     request = request_from_args(args, settings, text, args.image)
+    if text_note:  # in the result itself, so the history copy says it too
+        request = dataclasses.replace(request, notes=(text_note,))
     history, problem = (None, None) if args.no_history else open_history(settings)
     result = analyze(request, history=history, keep_thumbnail=settings.keep_thumbnails)
-    notes = [text_note] if text_note else []
     if problem:
-        notes.append(f"Not saved to history: {problem}")
-    if notes:
-        result = dataclasses.replace(result, warnings=(*notes, *result.warnings))
+        result = dataclasses.replace(
+            result, warnings=(f"Not saved to history: {problem}", *result.warnings)
+        )
     print(result.to_json(), flush=True)
     for warning in result.warnings:
         common.note(warning)

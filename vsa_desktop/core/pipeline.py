@@ -48,6 +48,7 @@ class AnalysisRequest:
     fusion_rule: str = "auto"
     offline: bool = False
     settings: Settings = field(default_factory=Settings)
+    notes: tuple[str, ...] = ()  # sentences about the input (e.g. its encoding), kept in warnings
 
 
 @dataclass
@@ -90,7 +91,7 @@ def analyze(
     started = time.perf_counter()
     report = progress or (lambda stage, fraction: None)
     weights = _validate(request)
-    run = _Run()
+    run = _Run(warnings=list(request.notes))
     if request.image is not None:
         report("image", 0.0)
         t0 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -271,6 +272,15 @@ class FusionResult:
         )
 
 
+# C1 controls, and the bidirectional formatting characters (embeddings, overrides, isolates).
+_INVISIBLE = re.compile("[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_invisible(text: str) -> str:
+    """Write C1 controls and bidi formatting characters in JSON text as ``\\uXXXX``."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def new_id() -> str:
     """Return a fresh result id."""
     return str(uuid.uuid4())
@@ -322,8 +332,13 @@ class AnalysisResult:
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
-        """Return the ``vsa.result/1`` JSON text."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        """Return the ``vsa.result/1`` JSON text.
+
+        Readable Unicode stays as it is; C1 controls and bidirectional overrides (which a
+        terminal obeys) are written as ``\\uXXXX`` escapes: the same JSON value, harmless on
+        screen.
+        """
+        return escape_invisible(json.dumps(self.to_dict(), indent=indent, ensure_ascii=False))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnalysisResult:
