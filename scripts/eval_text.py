@@ -1,4 +1,4 @@
-"""Evaluate a text emotion model on a labelled file: accuracy, macro-F1, recall, confusion.
+"""Evaluate a text emotion model on a labelled file: accuracy, macro-F1, ECE, P/R/F1, confusion.
 
 Usage:
     python scripts/eval_text.py FILE [--model ID] [--limit N]
@@ -114,29 +114,36 @@ def effective_gold(pred: str, gold: Sequence[str]) -> str:
 
 
 def score(preds: Sequence[str], golds: Sequence[Sequence[str]]) -> dict[str, object]:
-    """Return accuracy, macro-F1, per-class recall and the confusion matrix.
+    """Return accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.
 
-    Macro-F1 averages over the classes present in the gold or predicted labels.
+    Macro-F1 averages over the classes present in the gold or predicted labels; a class is
+    in ``precision`` only when it was predicted, in ``recall`` only when it has gold rows,
+    and in ``f1`` when either.
     """
     eff = [effective_gold(p, g) for p, g in zip(preds, golds, strict=True)]
     confusion = {g: dict.fromkeys(EMOTIONS, 0) for g in EMOTIONS}
     for gold, pred in zip(eff, preds, strict=True):
         confusion[gold][pred] += 1
+    precision: dict[str, float] = {}
     recall: dict[str, float] = {}
-    f1s = []
+    f1: dict[str, float] = {}
     for key in EMOTIONS:
         tp = confusion[key][key]
         support = sum(confusion[key].values())
         predicted = sum(confusion[g][key] for g in EMOTIONS)
+        if predicted:
+            precision[key] = tp / predicted
         if support:
             recall[key] = tp / support
         if support or predicted:
-            f1s.append(2 * tp / (support + predicted))
+            f1[key] = 2 * tp / (support + predicted)
     accuracy = sum(p == g for p, g in zip(preds, eff, strict=True)) / len(preds)
     return {
         "accuracy": accuracy,
-        "macro_f1": sum(f1s) / len(f1s),
+        "macro_f1": sum(f1.values()) / len(f1),
+        "precision": precision,
         "recall": recall,
+        "f1": f1,
         "confusion": confusion,
         "n": len(preds),
     }
@@ -174,8 +181,6 @@ def format_confusion(confusion: dict[str, dict[str, int]]) -> str:
 
 def format_report(result: dict[str, object], baseline: dict[str, object], majority: str) -> str:
     """Return the human-readable evaluation report."""
-    recall = result["recall"]
-    assert isinstance(recall, dict)
     confusion = result["confusion"]
     assert isinstance(confusion, dict)
     lines = [
@@ -184,11 +189,27 @@ def format_report(result: dict[str, object], baseline: dict[str, object], majori
         f"macro-F1: {result['macro_f1']:.4f}",
         f"majority baseline (always '{majority}'): accuracy {baseline['accuracy']:.4f}, "
         f"macro-F1 {baseline['macro_f1']:.4f}",
-        "per-class recall:",
-        *(f"  {key:<9}{recall[key]:.4f}" for key in EMOTIONS if key in recall),
+        format_per_class(result),
         "confusion matrix (rows gold, columns predicted):",
         format_confusion(confusion),
     ]
+    return "\n".join(lines)
+
+
+def format_per_class(result: dict[str, object]) -> str:
+    """Return per-class precision, recall, F1 and support as a plain-text table."""
+    per = {name: result[name] for name in ("precision", "recall", "f1")}
+    confusion = result["confusion"]
+    assert isinstance(confusion, dict)
+    lines = ["class      precision  recall     F1  support"]
+    for key in EMOTIONS:
+        cells = []
+        for name in ("precision", "recall", "f1"):
+            table = per[name]
+            assert isinstance(table, dict)
+            cells.append(f"{table[key]:.4f}" if key in table else "     -")
+        support = sum(confusion[key].values())
+        lines.append(f"  {key:<9}{cells[0]:>10}{cells[1]:>8}{cells[2]:>7}{support:>9}")
     return "\n".join(lines)
 
 
