@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,17 +39,16 @@ from vsa_desktop.core.taxonomy import EMOTIONS  # noqa: E402
 from vsa_desktop.core.text.lite import (  # noqa: E402
     LiteModel,
     LiteTextAnalyzer,
+    TopLabelMap,
     read_model,
     save_model,
 )
 from vsa_desktop.core.text.lite_features import (  # noqa: E402
     FeatureConfig,
     Vocabulary,
+    analyse,
     char_grams,
     featurize,
-    tokenize,
-    word_counts,
-    word_grams,
 )
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "goemotions-ekman"
@@ -68,6 +68,12 @@ class Settings:
     c_grid: tuple[float, ...] = (0.5, 1.0, 2.0)
     max_iter: int = 150
     config: FeatureConfig = field(default_factory=FeatureConfig)
+    # Row weight = sum over the row's labels of (class frequency) ** -power, mean 1; 0 = off.
+    class_weight_power: float = 0.0
+    # Per-class logit offsets tuned for macro-F1 on the held-out calibration rows.
+    offsets: bool = False
+    # Strength of the pull towards "no change" of the top-label map; None = no map.
+    top_label_reg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,10 @@ def build_vocabulary(texts: Sequence[str], s: Settings) -> Vocabulary:
     word_df: Counter[str] = Counter()
     char_df: Counter[str] = Counter()
     for text in texts:
-        tokens = tokenize(text)
-        word_df.update(set(word_grams(tokens, cfg.word_max_n)))
+        parts = analyse(text, cfg)
+        word_df.update(set(parts.grams))
         grams: set[str] = set()
-        for word in word_counts(tokens):
+        for word in parts.words:
             grams.update(char_grams(word, cfg.char_min_n, cfg.char_max_n))
         char_df.update(grams)
     words = _top_by_df(word_df, s.min_df_word, s.max_words)
@@ -153,12 +159,17 @@ def soft_targets(labels: Sequence[tuple[int, ...]], k: int) -> np.ndarray:
     return target
 
 
-def fit_softmax(x, target: np.ndarray, c: float, s: Settings, start=None) -> np.ndarray:
+def fit_softmax(
+    x, target: np.ndarray, c: float, s: Settings, start=None, row_weight=None
+) -> np.ndarray:
     """Fit L2-regularised multinomial logistic regression on soft targets.
 
-    Minimises mean soft-target cross-entropy + ||W||^2 / (2 C n) with L-BFGS (scipy);
-    identical to scikit-learn's LogisticRegression(C) on rows duplicated per label with
-    sample weight 1/k, and several times faster here. Deterministic.
+    Minimises mean (row-weighted) soft-target cross-entropy + ||W||^2 / (2 C n) with L-BFGS
+    (scipy); identical to scikit-learn's LogisticRegression(C) on rows duplicated per label
+    with sample weight 1/k, and several times faster here. Deterministic.
+
+    Args:
+        row_weight: optional (n,) weights of the rows (class weights), mean 1.
 
     Returns:
         The flat parameter vector: weights (features x classes, row-major) then biases.
@@ -169,14 +180,15 @@ def fit_softmax(x, target: np.ndarray, c: float, s: Settings, start=None) -> np.
     k = target.shape[1]
     xt = x.T.tocsr()
     alpha = 1.0 / (c * n)
+    rw = np.ones((n, 1)) if row_weight is None else np.asarray(row_weight).reshape(n, 1)
 
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: v * k].reshape(v, k)
         z = x @ w + theta[v * k :]
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        loss = -(target * logp).sum() / n + 0.5 * alpha * float((w * w).sum())
-        g = (np.exp(logp) - target) / n
+        loss = -(rw * target * logp).sum() / n + 0.5 * alpha * float((w * w).sum())
+        g = rw * (np.exp(logp) - target) / n
         return loss, np.concatenate([(xt @ g + alpha * w).ravel(), g.sum(axis=0)])
 
     theta0 = np.zeros(v * k + k) if start is None else start
@@ -209,6 +221,90 @@ def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
+def class_row_weights(target: np.ndarray, power: float) -> np.ndarray | None:
+    """Return row weights that up-weight rare classes (``freq ** -power``), mean 1."""
+    if power == 0.0:
+        return None
+    freq = target.mean(axis=0)
+    row = target @ (freq**-power)
+    return row / row.mean()
+
+
+def _multi_hot(labels: Sequence[tuple[int, ...]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    hot = np.zeros((len(labels), k), dtype=bool)
+    for i, gold in enumerate(labels):
+        hot[i, list(gold)] = True
+    return hot, np.array([gold[0] for gold in labels])
+
+
+def macro_f1(pred: np.ndarray, hot: np.ndarray, first: np.ndarray) -> float:
+    """Macro-F1 under the any-match rule of ``eval_text.score`` (vectorised, for tuning)."""
+    k = hot.shape[1]
+    correct = hot[np.arange(len(pred)), pred]
+    eff = np.where(correct, pred, first)
+    tp = np.bincount(pred[correct], minlength=k)
+    denom = np.bincount(eff, minlength=k) + np.bincount(pred, minlength=k)
+    seen = denom > 0
+    return float(np.mean(2 * tp[seen] / denom[seen]))
+
+
+def tune_offsets(
+    logits: np.ndarray, labels: Sequence[tuple[int, ...]], rounds: int = 3
+) -> np.ndarray:
+    """Return per-class logit offsets that raise macro-F1 on (logits, labels).
+
+    Coordinate ascent over a grid, class by class; ties keep the offset nearest zero, so
+    offsets move only where the F1 gain is real on these rows.
+    """
+    k = logits.shape[1]
+    hot, first = _multi_hot(labels, k)
+    grid = np.round(np.arange(-1.5, 1.5001, 0.05), 2)
+    grid = grid[np.argsort(np.abs(grid), kind="stable")]
+    offsets = np.zeros(k)
+    best = macro_f1(logits.argmax(axis=1), hot, first)
+    for _ in range(rounds):
+        for j in range(k):
+            for value in grid:
+                trial = offsets.copy()
+                trial[j] = value
+                score = macro_f1((logits + trial).argmax(axis=1), hot, first)
+                if score > best + 1e-12:
+                    best, offsets = score, trial
+    return offsets
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fit_top_label(z: np.ndarray, labels: Sequence[tuple[int, ...]], reg: float) -> TopLabelMap:
+    """Fit the top-label map on tempered logits ``z`` of held-out rows.
+
+    Minimises the log-loss of "the top class is one of the row's labels" (the any-match
+    correctness that ECE is measured with) plus ``reg`` times the squared distance of
+    (slope, intercepts) from the identity (1, 0), which keeps rare classes' intercepts from
+    chasing a handful of rows.
+    """
+    from scipy.optimize import minimize
+
+    k = z.shape[1]
+    top = z.argmax(axis=1)
+    ok = np.array([t in gold for t, gold in zip(top, labels, strict=True)], dtype=np.float64)
+    p = softmax(z)
+    conf = np.clip(p.max(axis=1), 1e-12, 1 - 1e-12)
+    log_odds = np.log(conf) - np.log1p(-conf)
+
+    def loss(theta: np.ndarray) -> float:
+        s = theta[0] * log_odds + theta[1:][top]
+        nll = np.logaddexp(0.0, -s) * ok + np.logaddexp(0.0, s) * (1.0 - ok)
+        return float(nll.sum() + reg * ((theta[0] - 1.0) ** 2 + (theta[1:] ** 2).sum()))
+
+    theta = minimize(loss, np.concatenate([[1.0], np.zeros(k)]), method="L-BFGS-B").x
+    return TopLabelMap(float(theta[0]), tuple(float(b) for b in theta[1:]))
+
+
 def any_match_accuracy(probs: np.ndarray, labels: Sequence[tuple[int, ...]]) -> float:
     """Accuracy where a prediction matching any gold label is correct."""
     pred = probs.argmax(axis=1)
@@ -222,30 +318,63 @@ def split_train(n: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[n_cal:]), np.sort(order[:n_cal])
 
 
-def train(
-    train_rows: Rows, dev_rows: Rows, labels: Sequence[str], s: Settings, log=print
-) -> tuple[LiteModel, dict]:
-    """Train, select C on dev, calibrate on the held-out split; return model and report."""
+@dataclass(frozen=True)
+class Features:
+    """The vocabulary and feature matrices of the fit, calibration and dev rows."""
+
+    vocab: Vocabulary
+    x_fit: Any
+    x_cal: Any
+    x_dev: Any
+    fit_labels: list[tuple[int, ...]]
+    cal_labels: list[tuple[int, ...]]
+
+
+def featurise(train_rows: Rows, dev_rows: Rows, s: Settings, log=print) -> Features:
+    """Split train (seeded), build the vocabulary on the fit rows, featurise all three sets."""
     fit_idx, cal_idx = split_train(len(train_rows.texts), s)
     fit_texts = [train_rows.texts[i] for i in fit_idx]
-    fit_labels = [train_rows.labels[i] for i in fit_idx]
-    cal_labels = [train_rows.labels[i] for i in cal_idx]
     t0 = time.perf_counter()
     vocab = build_vocabulary(fit_texts, s)
-    x_fit = feature_matrix(fit_texts, vocab)
-    x_cal = feature_matrix([train_rows.texts[i] for i in cal_idx], vocab)
-    x_dev = feature_matrix(dev_rows.texts, vocab)
+    features = Features(
+        vocab=vocab,
+        x_fit=feature_matrix(fit_texts, vocab),
+        x_cal=feature_matrix([train_rows.texts[i] for i in cal_idx], vocab),
+        x_dev=feature_matrix(dev_rows.texts, vocab),
+        fit_labels=[train_rows.labels[i] for i in fit_idx],
+        cal_labels=[train_rows.labels[i] for i in cal_idx],
+    )
     log(
         f"vocabulary {len(vocab.words)} word + {len(vocab.chars)} char n-grams "
         f"({time.perf_counter() - t0:.1f} s)"
     )
+    return features
+
+
+def train(
+    train_rows: Rows,
+    dev_rows: Rows,
+    labels: Sequence[str],
+    s: Settings,
+    log=print,
+    features: Features | None = None,
+) -> tuple[LiteModel, dict]:
+    """Train, select C on dev, calibrate on the held-out split; return model and report.
+
+    Args:
+        features: ``featurise(train_rows, dev_rows, s)``, when the caller already has it.
+    """
+    f = features or featurise(train_rows, dev_rows, s, log)
+    vocab, x_fit, x_cal, x_dev = f.vocab, f.x_fit, f.x_cal, f.x_dev
+    fit_labels, cal_labels = f.fit_labels, f.cal_labels
     k = len(labels)
     target = soft_targets(fit_labels, k)
+    row_weight = class_row_weights(target, s.class_weight_power)
     best, theta = None, None
     selection = []
     for c in sorted(s.c_grid):  # weakest C first; each fit warm-starts the next
         t1 = time.perf_counter()
-        theta = fit_softmax(x_fit, target, c, s, start=theta)
+        theta = fit_softmax(x_fit, target, c, s, start=theta, row_weight=row_weight)
         w, b = split_params(theta, k)
         acc = any_match_accuracy(x_dev @ w + b, dev_rows.labels)
         selection.append({"C": c, "dev_accuracy": round(acc, 4)})
@@ -254,28 +383,53 @@ def train(
             best = (acc, c, w, b)
     assert best is not None
     _, c, w, b = best
-    temperature = fit_temperature(x_cal @ w + b, soft_targets(cal_labels, k))
-    log(f"chosen C={c:g}; temperature {temperature:.3f} (fitted on {len(cal_idx)} held-out rows)")
+    offsets = np.zeros(k)
+    if s.offsets:
+        offsets = tune_offsets(x_cal @ w + b, cal_labels)
+        b = b + offsets
+        log(f"offsets {np.round(offsets, 2).tolist()} (macro-F1 on the held-out rows)")
+    z_cal = x_cal @ w + b
+    temperature = fit_temperature(z_cal, soft_targets(cal_labels, k))
+    log(
+        f"chosen C={c:g}; temperature {temperature:.3f} (fitted on {len(cal_labels)} held-out rows)"
+    )
+    top_label = None
+    if s.top_label_reg is not None:
+        top_label = fit_top_label(z_cal / temperature, cal_labels, s.top_label_reg)
+        log(f"top-label map: slope {top_label.slope:.3f}, intercepts {top_label.intercepts}")
     model = LiteModel(
+        top_label=top_label,
         vocab=vocab,
         weights=w.astype(np.float32),
         bias=b.astype(np.float32),
         temperature=temperature,
         labels=tuple(labels),
-        meta={"C": c, "seed": s.seed, "fit_rows": len(fit_idx), "calibration_rows": len(cal_idx)},
+        meta={
+            "C": c,
+            "seed": s.seed,
+            "fit_rows": len(fit_labels),
+            "calibration_rows": len(cal_labels),
+            "class_weight_power": s.class_weight_power,
+            "offsets": [round(float(o), 2) for o in offsets],
+        },
     )
-    return model, {"selection": selection, "C": c, "temperature": temperature}
+    report = {"selection": selection, "C": c, "temperature": temperature, "offsets": offsets}
+    return model, report
 
 
-def dev_metrics(analyzer: LiteTextAnalyzer, dev: Rows, labels: Sequence[str]) -> dict:
+def dev_metrics(
+    analyzer: LiteTextAnalyzer, dev: Rows, labels: Sequence[str], latency_rows: int = 1000
+) -> dict:
     """Measure the shipped model on dev: metrics before/after calibration and latency."""
     golds = [eval_text._to_keys([labels[i] for i in gold], "dev") for gold in dev.labels]
     logits = np.array([analyzer.logits(t) for t in dev.texts])
     out: dict = {}
-    for name, temp in (("uncalibrated", 1.0), ("calibrated", analyzer.temperature)):
-        z = logits / temp
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
+    stages = {
+        "uncalibrated": softmax(logits),
+        "temperature": softmax(logits / analyzer.temperature),
+        "calibrated": analyzer.calibrate(logits),
+    }
+    for name, p in stages.items():
         preds = [EMOTIONS[i] for i in p.argmax(axis=1)]
         correct = [pr in g for pr, g in zip(preds, golds, strict=True)]
         out[f"ece_{name}"] = eval_text.expected_calibration_error(list(p.max(axis=1)), correct)
@@ -284,7 +438,7 @@ def dev_metrics(analyzer: LiteTextAnalyzer, dev: Rows, labels: Sequence[str]) ->
     out["majority_label"] = majority
     out["majority"] = eval_text.score([majority] * len(golds), golds)
     times = []
-    for text in dev.texts[:1000]:
+    for text in dev.texts[:latency_rows]:
         t0 = time.perf_counter()
         analyzer.analyze(text)
         times.append(1000 * (time.perf_counter() - t0))

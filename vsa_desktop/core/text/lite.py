@@ -30,7 +30,12 @@ def default_model_path() -> Path:
 
 
 def model_files() -> list[Path]:
-    """The files whose bytes decide the lite model's output (they key its calibration)."""
+    """Return the files whose bytes determine the shipped lite model's output.
+
+    Hash these to key anything fitted on top of ``builtin:lite`` probabilities (a
+    calibration layer, say): a retrained model changes them. The featuriser's settings and
+    version live inside ``model.npz``, so that one file is all of it.
+    """
     return [default_model_path()]
 
 
@@ -45,6 +50,7 @@ class LiteModel:
         temperature: logits are divided by this before the softmax (calibration).
         labels: the model's own class names (GoEmotions Ekman names).
         meta: anything else worth keeping (training settings, metrics).
+        top_label: the top-label calibration after the temperature (see ``TopLabelMap``).
     """
 
     vocab: Vocabulary
@@ -53,6 +59,51 @@ class LiteModel:
     temperature: float
     labels: tuple[str, ...]
     meta: Mapping[str, Any]
+    top_label: TopLabelMap | None = None
+
+
+@dataclass(frozen=True)
+class TopLabelMap:
+    """Top-label calibration: Platt scaling of the top class's log-odds, per predicted class.
+
+    A model trained with class weights is over-confident on the classes it was pushed
+    towards and under-confident on the others, which one temperature cannot undo. This map
+    sets the top probability to ``sigmoid(slope * log-odds + intercept[top class])`` and
+    shares the rest among the other classes in their old proportions. The top class stays
+    the top class (the new log-odds are floored just above the runner-up's), so the label
+    never changes; only how sure the scores say it is.
+
+    Attributes:
+        slope: shared slope on the top class's log-odds (1 = unchanged).
+        intercepts: (classes,) intercept for each class when it is the top one, in the
+            model's label order.
+    """
+
+    slope: float
+    intercepts: tuple[float, ...]
+
+    def apply(self, z: np.ndarray) -> np.ndarray:
+        """Return calibrated probabilities for tempered logits ``z`` of shape (rows, classes).
+
+        Computed from the logits in log space, so a top probability that rounds to 1.0 in
+        float64 still gets a finite log-odds.
+        """
+        rows = np.arange(z.shape[0])
+        top = z.argmax(axis=1)
+        others = z.copy()
+        others[rows, top] = -np.inf
+        peak = others.max(axis=1, keepdims=True)
+        share = np.exp(others - peak)
+        share_sum = share.sum(axis=1, keepdims=True)
+        share /= share_sum
+        log_odds = z[rows, top] - (peak[:, 0] + np.log(share_sum[:, 0]))
+        new = self.slope * log_odds + np.asarray(self.intercepts)[top]
+        # Keep the top on top: q / (1 - q) must exceed the runner-up's share of 1 - q.
+        new = np.maximum(new, np.log(share.max(axis=1)) + 1e-6)
+        q = 1.0 / (1.0 + np.exp(-new))
+        out = share * (1.0 - q)[:, None]
+        out[rows, top] = q
+        return out
 
 
 def _text_array(items: Sequence[str]) -> np.ndarray:
@@ -81,6 +132,11 @@ def save_model(path: Path, model: LiteModel) -> None:
         "temperature": model.temperature,
         "meta": dict(model.meta),
     }
+    if model.top_label is not None:
+        header["top_label"] = {
+            "slope": model.top_label.slope,
+            "intercepts": list(model.top_label.intercepts),
+        }
     np.savez_compressed(
         path,
         header=_text_array([json.dumps(header, sort_keys=True)]),
@@ -114,7 +170,8 @@ def read_model(path: Path) -> LiteModel:
         if header.get("format") != FORMAT:
             raise ValueError(f"format {header.get('format')!r} is not {FORMAT!r}")
         config = FeatureConfig.from_dict(header["features"])
-    except (OSError, KeyError, IndexError, ValueError, zipfile.BadZipFile) as exc:
+        top_label = _read_top_label(header, len(header["labels"]))
+    except (OSError, KeyError, IndexError, TypeError, ValueError, zipfile.BadZipFile) as exc:
         raise ModelError(
             "The built-in text model file is damaged: reinstall VSA Desktop.",
             detail=f"{path}: {exc}",
@@ -132,8 +189,30 @@ def read_model(path: Path) -> LiteModel:
             detail=f"{path}: weights {weights.shape}, idf {idf.shape}, {vocab.size} features",
         )
     return LiteModel(
-        vocab, weights, bias, float(header["temperature"]), labels, header.get("meta", {})
+        vocab,
+        weights,
+        bias,
+        float(header["temperature"]),
+        labels,
+        header.get("meta", {}),
+        top_label,
     )
+
+
+def _read_top_label(header: Mapping[str, Any], classes: int) -> TopLabelMap | None:
+    """Return the header's top-label map (None in files from before it existed).
+
+    Raises:
+        ValueError: the map is malformed.
+    """
+    raw = header.get("top_label")
+    if raw is None:
+        return None
+    intercepts = tuple(float(b) for b in raw["intercepts"])
+    slope = float(raw["slope"])
+    if len(intercepts) != classes or not all(map(np.isfinite, (slope, *intercepts))):
+        raise ValueError(f"bad top-label map {raw!r}")
+    return TopLabelMap(slope, intercepts)
 
 
 def _canonical_order(labels: Sequence[str]) -> list[int]:
@@ -168,6 +247,13 @@ class LiteTextAnalyzer:
         self._inv_temperature = 1.0 / model.temperature
         self.temperature = model.temperature
         self.meta = model.meta
+        self._top_label = (
+            None
+            if model.top_label is None
+            else TopLabelMap(
+                model.top_label.slope, tuple(model.top_label.intercepts[i] for i in order)
+            )
+        )
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> LiteTextAnalyzer:
@@ -181,10 +267,19 @@ class LiteTextAnalyzer:
 
     def probabilities(self, text: str) -> np.ndarray:
         """Return the seven calibrated probabilities, in ``EMOTIONS`` order, for any text."""
-        z = self.logits(text) * self._inv_temperature
-        z -= z.max()
+        return self.calibrate(self.logits(text)[None, :])[0]
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        """Turn raw logits (rows, seven, ``EMOTIONS`` order) into calibrated probabilities.
+
+        Temperature first, then the top-label map when the model has one.
+        """
+        z = logits * self._inv_temperature
+        if self._top_label is not None:
+            return self._top_label.apply(z)
+        z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z)
-        return p / p.sum()
+        return p / p.sum(axis=1, keepdims=True)
 
     def analyze(self, text: str) -> TextResult:
         """Analyze one text.
