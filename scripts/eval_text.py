@@ -201,7 +201,7 @@ def format_per_class(result: dict[str, object]) -> str:
     per = {name: result[name] for name in ("precision", "recall", "f1")}
     confusion = result["confusion"]
     assert isinstance(confusion, dict)
-    lines = ["class      precision  recall     F1  support"]
+    lines = [f"  {'class':<9}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}"]
     for key in EMOTIONS:
         cells = []
         for name in ("precision", "recall", "f1"):
@@ -209,7 +209,7 @@ def format_per_class(result: dict[str, object]) -> str:
             assert isinstance(table, dict)
             cells.append(f"{table[key]:.4f}" if key in table else "     -")
         support = sum(confusion[key].values())
-        lines.append(f"  {key:<9}{cells[0]:>10}{cells[1]:>8}{cells[2]:>7}{support:>9}")
+        lines.append(f"  {key:<9}{cells[0]:>10}{cells[1]:>8}{cells[2]:>8}{support:>9}")
     return "\n".join(lines)
 
 

@@ -4,9 +4,10 @@ Usage (slow, minutes per variant; run in the background):
     nice -n 10 python scripts/sweep_lite_text.py [--data DIR] [--only NAME ...] > sweep.log
 
 Every variant is fitted on the same seeded fit split of train.tsv; its temperature (and, where
-a variant has them, its per-class decision offsets) is fitted on the held-out 10% of train,
-never on dev; dev only measures. Prints one line per variant (accuracy, macro-F1, ECE and
-per-class F1) and a Markdown table at the end.
+a variant has them, its per-class decision offsets and top-label map) is fitted on the
+held-out 10% of train, never on dev; dev measures (and picks among the variants). Prints one
+JSON line per variant (accuracy, macro-F1, ECE and per-class F1) and a Markdown table at the
+end; ``train_lite_text.py --variants TABLE.md`` puts such a table in the model card.
 """
 
 from __future__ import annotations
@@ -39,33 +40,54 @@ class Variant:
 
 
 def variants() -> list[Variant]:
-    """Return the variants, baseline first."""
-    base = tl.Settings(c_grid=(1.0,))
+    """Return the variants, baseline first; those sharing features are adjacent."""
+    base = tl.Settings(
+        c_grid=(1.0,),
+        config=FeatureConfig(),
+        class_weight_power=0.0,
+        top_label_reg=None,
+        classifier="softmax",
+    )
     cues = replace(base, config=CUES)
-    cw = replace(cues, class_weight_power=0.5, top_label_reg=5.0)
+    lr = replace(cues, class_weight_power=0.5, top_label_reg=5.0)
+    nb = replace(lr, classifier="nblr")
     return [
         Variant("baseline (v1 features, C=1)", base),
         Variant("baseline + offsets", base, offsets=True),
         Variant("class weights ^0.5", replace(base, class_weight_power=0.5)),
         Variant("class weights ^1", replace(base, class_weight_power=1.0)),
+        Variant("v1 features, NB-LR cw^0.5, top-label cal", replace(nb, config=FeatureConfig())),
         Variant("+ negation", replace(base, config=FeatureConfig(negation=True))),
         Variant("+ emoji/emoticons", replace(base, config=FeatureConfig(emoji=True))),
         Variant(
             "+ elong/punct/caps",
             replace(base, config=FeatureConfig(elongation=True, punctuation=True, caps=True)),
         ),
-        Variant("+ all cues", cues),
-        Variant("cues, cw^0.5, top-label cal", cw),
-        Variant("cues, cw^0.3, top-label cal", replace(cw, class_weight_power=0.3)),
-        Variant("cues, cw^0.7, top-label cal", replace(cw, class_weight_power=0.7)),
-        Variant("cues, cw^0.5, top-label cal, C=0.5", replace(cw, c_grid=(0.5,))),
-        Variant("cues, cw^0.5, top-label cal, C=2", replace(cw, c_grid=(2.0,))),
-        Variant("cues, cw^0.5, top-label cal, + offsets", cw, offsets=True),
         Variant(
-            "cues, cw^0.5, top-label cal, word 1-3", replace(cw, config=replace(CUES, word_max_n=3))
+            "negation only, NB-LR cw^0.5, top-label cal, C=2",
+            replace(nb, c_grid=(2.0,), config=FeatureConfig(negation=True)),
         ),
         Variant(
-            "cues, cw^0.5, top-label cal, min_df 2/3", replace(cw, min_df_word=2, min_df_char=3)
+            "negation + emoji, NB-LR cw^0.5, top-label cal, C=2",
+            replace(nb, c_grid=(2.0,), config=FeatureConfig(negation=True, emoji=True)),
+        ),
+        Variant("cues, NB-LR cw^0.5, top-label cal", nb),
+        Variant("cues, NB-LR cw^0.5, top-label cal, C=0.5", replace(nb, c_grid=(0.5,))),
+        Variant("cues, NB-LR cw^0.5, top-label cal, C=2", replace(nb, c_grid=(2.0,))),
+        Variant("cues, NB-LR cw^0.5, top-label cal, C=4", replace(nb, c_grid=(4.0,))),
+        Variant("cues, NB-LR cw^0.3, top-label cal", replace(nb, class_weight_power=0.3)),
+        Variant("cues, NB-LR cw^0.7, top-label cal", replace(nb, class_weight_power=0.7)),
+        Variant("cues, LR+NB-LR cw^0.5, top-label cal", replace(nb, classifier="both")),
+        Variant("cues, LR cw^0.5, top-label cal", lr),
+        Variant("cues, LR cw^0.5, top-label cal, + offsets", lr, offsets=True),
+        Variant("+ all cues (LR)", cues),
+        Variant(
+            "cues, NB-LR cw^0.5, top-label cal, word 1-3",
+            replace(nb, config=replace(CUES, word_max_n=3)),
+        ),
+        Variant(
+            "cues, NB-LR cw^0.5, top-label cal, min_df 2/3",
+            replace(nb, min_df_word=2, min_df_char=3),
         ),
     ]
 

@@ -14,8 +14,24 @@ import pytest
 
 from vsa_desktop.core.errors import InputError, ModelError, ModelNotAvailableError
 from vsa_desktop.core.taxonomy import EMOTIONS
-from vsa_desktop.core.text.lite import LiteTextAnalyzer, load_lite, read_model, save_model
-from vsa_desktop.core.text.lite_features import featurize, tokenize
+from vsa_desktop.core.text.lite import (
+    LiteTextAnalyzer,
+    TopLabelMap,
+    default_model_path,
+    load_lite,
+    model_files,
+    read_model,
+    save_model,
+)
+from vsa_desktop.core.text.lite_features import (
+    FEATURE_VERSION,
+    FeatureConfig,
+    analyse,
+    featurize,
+    tokenize,
+    word_counts,
+    word_grams,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "goemotions-ekman"
@@ -173,11 +189,150 @@ def test_batch_equals_single(shipped: LiteTextAnalyzer) -> None:
 
 def test_featuriser_is_stable_and_case_insensitive(shipped: LiteTextAnalyzer) -> None:
     vocab = shipped._vocab
-    a_idx, a_val = featurize("I LOVE this!!", vocab)
+    a_idx, a_val = featurize("I Love This!!", vocab)
     b_idx, b_val = featurize("i love this!!", vocab)
     np.testing.assert_array_equal(a_idx, b_idx)
     np.testing.assert_array_equal(a_val, b_val)
     assert tokenize("don't ❤️ it!") == ["don't", "❤", "it", "!"]
+
+
+# --- featuriser cues --------------------------------------------------------------------
+
+
+def _unigrams(text: str, **cues: bool) -> list[str]:
+    return [g for g in analyse(text, FeatureConfig(**cues)).grams if " " not in g]
+
+
+def test_negation_marks_words_up_to_punctuation() -> None:
+    grams = _unigrams("I am not happy at all, but glad", negation=True)
+    assert "not_happy" in grams and "not_all" in grams
+    assert "happy" not in grams  # the negated word no longer counts as itself
+    assert "glad" in grams and "not_glad" not in grams  # the comma ends the scope
+    assert "not_like" in _unigrams("I don’t like it", negation=True)  # curly apostrophe
+    assert "not_like" in _unigrams("i dont like it", negation=True)  # Reddit spelling
+    far = _unigrams("never a b c d e", negation=True)
+    assert far[-1] == "e" and "not_d" in far  # the scope is four words
+    assert "not_happy" not in _unigrams("I am not happy")  # off unless asked for
+
+
+def test_negated_words_keep_their_character_ngrams() -> None:
+    parts = analyse("not happy", FeatureConfig(negation=True))
+    assert parts.words == {"not": 1, "happy": 1}
+
+
+def test_emoji_and_emoticons_emit_name_words() -> None:
+    grams = _unigrams("lol 😂 :) <3", emoji=True)
+    assert {"tears", "joy", "smiling", "heart"} <= set(grams)
+    assert "face" not in grams  # name words that say nothing are dropped
+    assert "😂" in grams and ":)" in grams  # the symbols themselves stay features
+    assert "smiling" in _unigrams("🙂", emoji=True)  # the emoticon's twin shares the word
+    for text in ("see https://example.com", "at 10:30", "(like this):"):
+        assert not {"confused", "smiling", "frowning"} & set(_unigrams(text, emoji=True))
+
+
+def test_elongation_punctuation_and_caps_cues() -> None:
+    grams = _unigrams("sooooo good!!! really?! why??", elongation=True, punctuation=True)
+    assert "soo" in grams and "sooooo" not in grams and "<elongated>" in grams
+    assert {"<!!>", "<?!>", "<??>"} <= set(grams)
+    assert "<caps>" in _unigrams("WHY would you", caps=True)
+    assert "<caps>" not in _unigrams("[NAME] said I was ok", caps=True)  # placeholders
+
+
+def test_plain_config_is_the_version_one_featuriser() -> None:
+    text = "I'm NOT happy :( soooo sad!!"
+    parts = analyse(text, FeatureConfig())
+    tokens = tokenize(text)
+    assert parts.grams == word_grams(tokens, 2)
+    assert parts.words == word_counts(tokens)
+
+
+def test_feature_config_round_trips_and_reads_version_one() -> None:
+    cfg = FeatureConfig(word_max_n=3, negation=True, caps=True)
+    assert FeatureConfig.from_dict(cfg.to_dict()) == cfg
+    old = {"version": 1, "word_max_n": 2, "char_min_n": 2, "char_max_n": 5}
+    assert FeatureConfig.from_dict(old) == FeatureConfig()
+    with pytest.raises(ValueError):
+        FeatureConfig.from_dict({**cfg.to_dict(), "version": FEATURE_VERSION + 1})
+
+
+# --- calibration ------------------------------------------------------------------------
+
+
+def test_top_label_map_keeps_the_label_and_sums_to_one() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, size=(500, 7))
+    z[0] = [0, 900, 0, 0, 0, 0, 0]  # a top probability that rounds to 1.0
+    z[1] = [0, 2, 2 - 1e-9, 0, 0, 0, 0]  # a near tie
+    cal = TopLabelMap(0.8, (-2.0, 1.0, 0.0, 0.5, -0.5, 3.0, -3.0)).apply(z)
+    np.testing.assert_allclose(cal.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(cal.argmax(axis=1), z.argmax(axis=1))
+    assert np.isfinite(cal).all() and (cal >= 0).all()
+
+
+def test_identity_top_label_map_is_the_softmax() -> None:
+    z = np.random.default_rng(1).normal(0, 2, size=(50, 7))
+    softmax = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(TopLabelMap(1.0, (0.0,) * 7).apply(z), softmax, atol=1e-12)
+
+
+def test_top_label_intercept_moves_only_that_class_confidence() -> None:
+    z = np.array([[3.0, 1, 0, 0, 0, 0, 0], [0, 0, 0, 3.0, 1, 0, 0]])
+    base = TopLabelMap(1.0, (0.0,) * 7).apply(z)
+    lower = TopLabelMap(1.0, (-1.0, 0, 0, 0, 0, 0, 0)).apply(z)
+    assert lower[0, 0] < base[0, 0]  # the first row's top class is class 0
+    np.testing.assert_allclose(lower[1], base[1])  # the second row's is not
+    # the other classes keep their proportions
+    assert math.isclose(lower[0, 1] / lower[0, 2], base[0, 1] / base[0, 2])
+
+
+def test_model_file_stores_float16_weights_and_the_top_label_map(tmp_path: Path) -> None:
+    shipped = read_model(default_model_path())
+    with np.load(default_model_path(), allow_pickle=False) as data:
+        assert data["weights"].dtype == np.float16 and data["idf"].dtype == np.float16
+    assert shipped.top_label is not None
+    path = tmp_path / "copy.npz"
+    save_model(path, shipped)
+    again = read_model(path)
+    assert again.top_label == shipped.top_label
+    text = "I can't believe it, this is wonderful!!"
+    assert LiteTextAnalyzer(again).analyze(text) == LiteTextAnalyzer(shipped).analyze(text)
+
+
+def test_model_files_name_the_shipped_file() -> None:
+    files = model_files()
+    assert default_model_path() in files
+    assert all(f.is_file() for f in files)
+
+
+def test_shipped_model_uses_the_cues(shipped: LiteTextAnalyzer) -> None:
+    config = shipped._vocab.config
+    assert config.negation and config.emoji
+    assert "not_happy" in shipped._vocab.words
+    happy = shipped.analyze("I am happy").scores["happy"]
+    negated = shipped.analyze("I am not happy")
+    assert negated.label != "happy" and negated.scores["happy"] < happy / 2
+
+
+# --- the shipped model on dev -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_shipped_model_beats_the_majority_baseline_on_dev(shipped: LiteTextAnalyzer) -> None:
+    if not (DATA / "dev.tsv").is_file():
+        pytest.skip(f"GoEmotions data not found at {DATA} (../shared/data is not here)")
+    evaluate = _script("eval_text")
+    examples = evaluate.read_dataset(DATA / "dev.tsv")
+    results = shipped.analyze_batch([e.text for e in examples])
+    golds = [e.gold for e in examples]
+    preds = [r.label for r in results]
+    result = evaluate.score(preds, golds)
+    majority = evaluate.score([evaluate.majority_label(golds)] * len(golds), golds)
+    assert result["accuracy"] > majority["accuracy"] + 0.20
+    assert result["macro_f1"] > majority["macro_f1"] + 0.45
+    assert min(result["f1"].values()) > 0.40  # no class is left behind
+    correct = [p in g for p, g in zip(preds, golds, strict=True)]
+    ece = evaluate.expected_calibration_error([r.confidence for r in results], correct)
+    assert ece < 0.04
 
 
 def test_load_lite_caches_one_instance_across_threads() -> None:
@@ -222,6 +377,7 @@ def test_eval_script_scores_any_match_and_reports(
     assert "ANY gold label" in out
     assert "majority baseline" in out
     assert "confusion matrix" in out
+    assert "precision" in out and "ECE" in out and "macro-F1" in out
 
 
 def test_eval_metrics_by_hand() -> None:
@@ -233,6 +389,12 @@ def test_eval_metrics_by_hand() -> None:
     assert result["confusion"]["angry"]["angry"] == 1
     assert result["confusion"]["fear"]["happy"] == 1
     assert result["recall"]["happy"] == 0.5
+    assert result["precision"]["happy"] == 0.5  # predicted twice, right once
+    assert result["f1"]["angry"] == 1.0  # the "sad, angry" row counts as angry: right
+    assert "fear" in result["recall"] and "fear" not in result["precision"]  # never predicted
+    assert result["macro_f1"] == sum(result["f1"].values()) / len(result["f1"])
+    table = evaluate.format_per_class(result)
+    assert "precision" in table and table.count("\n") == len(EMOTIONS)
     assert evaluate.majority_label(golds) == "happy"
     assert evaluate.expected_calibration_error([1.0, 0.5], [True, False]) == 0.25
 
