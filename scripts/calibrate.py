@@ -9,7 +9,8 @@ Writes ``resources/calibration/calibration.json`` with its provenance and the fi
 reached (cross-fitted: fitted on one half of the items, measured on the other, both ways).
 
 What is fitted (the maths lives in ``vsa_desktop/core/calibration*.py``):
-1. Each channel: bias-corrected temperature scaling with class-balanced log-loss.
+1. Each channel: bias-corrected temperature scaling by log-loss on its split as it is, and
+   that split's emotion mix as its prior (two channels are compared on equal priors).
 2. Agreement thresholds from the pairs: ``mixed_min`` is where, among pairs whose channels name
    different labels, same-emotion pairs become as likely as different-emotion pairs
    (logistic fit of "same emotion" on agreement); ``strong_min`` is where, among pairs whose
@@ -36,6 +37,7 @@ import validation_data as vd
 from vsa_desktop.core import calibration as cal
 from vsa_desktop.core import calibration_fit as fit
 from vsa_desktop.core import fusion
+from vsa_desktop.core.taxonomy import EMOTIONS
 
 OUT = vd.ROOT / "resources" / "calibration" / "calibration.json"
 GRID = tuple(round(w, 1) for w in np.linspace(0.0, 1.0, 11))
@@ -48,13 +50,20 @@ BOOTSTRAP = 2000
 
 @dataclass(frozen=True)
 class ChannelFit:
-    """A channel's fitted map."""
+    """A channel's fitted map and the emotion mix of the data it was fitted on."""
 
     temperature: float
     bias: np.ndarray
+    prior: np.ndarray
 
     def apply(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated for data like the validation split (read alone)."""
         return cal.temperature_scale(probs, self.temperature, self.bias)
+
+    def equal_priors(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated, then moved to equal emotion priors (compared and fused)."""
+        swapped = self.apply(probs) / self.prior
+        return np.asarray(swapped / swapped.sum(axis=1, keepdims=True))
 
 
 @dataclass(frozen=True)
@@ -78,18 +87,21 @@ class PairView:
 
 
 def fit_channel(channel: vd.Channel, items: np.ndarray | None = None) -> ChannelFit:
-    """BCTS on the channel's items (all of them unless ``items`` is given)."""
+    """BCTS on the channel's items as they are (all of them unless ``items`` is given); the
+    prior is their emotion mix (smoothed by one item per emotion)."""
     idx = np.arange(len(channel.labels)) if items is None else items
-    temperature, bias = fit.fit_bcts(channel.probs[idx], channel.labels[idx], balanced=True)
-    return ChannelFit(temperature, bias)
+    temperature, bias = fit.fit_bcts(channel.probs[idx], channel.labels[idx], balanced=False)
+    counts = np.bincount(channel.labels[idx], minlength=len(EMOTIONS)) + 1.0
+    return ChannelFit(temperature, bias, counts / counts.sum())
 
 
 def pair_view(
     pairs: vd.Pairs, text: vd.Channel, face: vd.Channel, tfit: ChannelFit, ffit: ChannelFit
 ) -> PairView:
-    """Calibrate both channels of ``pairs`` and measure their agreement."""
-    pt = tfit.apply(text.probs[pairs.text_index])
-    pf = ffit.apply(face.probs[pairs.face_index])
+    """Both channels of ``pairs`` as the app reads two channels (calibrated, on equal priors)
+    and their agreement."""
+    pt = tfit.equal_priors(text.probs[pairs.text_index])
+    pf = ffit.equal_priors(face.probs[pairs.face_index])
     return PairView(
         text=pt,
         face=pf,
@@ -316,18 +328,17 @@ def build(per_emotion: int, one_emotion_share: float = ONE_EMOTION_SHARE) -> dic
 def _channel_doc(channel: vd.Channel, f: ChannelFit) -> dict:
     calibrated = f.apply(channel.probs)
     right = calibrated.argmax(1) == channel.labels
-    w = fit.class_weights(channel.labels, balanced=True)
-    rel = fit.reliability(calibrated.max(1), right, 10, weights=w)
     doc = cal.ChannelCalibration(
         fingerprint=channel.fingerprint,
         temperature=round(f.temperature, 6),
         bias=tuple(round(float(b), 6) for b in f.bias),
+        prior=tuple(round(float(p), 6) for p in f.prior),
         figures={
             "model": channel.model,
             "items": len(channel.labels),
-            "balanced_accuracy": round(float(np.average(right, weights=w)), 4),
-            "balanced_ece_10": round(rel.ece, 4),
-            "fitted_on": "all validation items (in-sample figures; docs/validation.md has cross-fitted ones)",
+            "accuracy": round(float(right.mean()), 4),
+            "ece_10": round(fit.ece(calibrated.max(1), right), 4),
+            "fitted_on": "all validation items (in-sample figures; docs/validation.md has more)",
         },
     ).to_dict()
     return doc

@@ -155,3 +155,29 @@ def test_fusion_of_the_calibrated_pair_is_calibrated_and_others_are_not() -> Non
     mixed = reading.fuse_reading(text, reading.calibrate_vision(groq), (0.5, 0.5))
     assert mixed is not None and not mixed.calibrated and mixed.probabilities is None
     assert mixed.agreement is not None and mixed.agreement.validated_accuracy is None
+
+
+def test_equal_priors_turn_the_prior_itself_into_no_preference() -> None:
+    prior = np.array([0.4, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05])
+    entry = cal.ChannelCalibration("x", 1.0, (0.0,) * K, prior=tuple(prior))
+    np.testing.assert_allclose(entry.equal_priors_array(prior), np.full(K, 1 / K))
+    # evidence keeps its direction: twice the prior on sad makes sad the top label
+    tilted = prior * np.array([1, 2, 1, 1, 1, 1, 1])
+    assert entry.equal_priors_array(tilted / tilted.sum()).argmax() == 1
+
+
+def test_a_channel_alone_keeps_its_calibration_and_two_move_to_equal_priors() -> None:
+    scores = {k: 0.1 for k in EMOTIONS} | {"happy": 0.4}
+    text = reading.calibrate_text(TextResult("builtin:lite", "numpy", scores, "happy", 0.4))
+    face = reading.calibrate_vision(VisionResult("local", "fer", scores, "happy", 0.4))
+    alone, none = reading.equal_priors(text, None)
+    assert alone is text and none is None and text.calibration == cal.CHANNEL_METHOD
+    both = reading.equal_priors(text, face)
+    assert all(c is not None and c.calibration == cal.EQUAL_PRIORS_METHOD for c in both)
+    moved = both[0]
+    assert moved is not None and moved.probabilities != text.probabilities
+    assert moved.confidence == max(moved.probabilities.values())  # type: ignore[union-attr]
+    groq = VisionResult("groq", "qwen", scores, "happy", 0.4)
+    kept_text, kept_groq = reading.equal_priors(text, reading.calibrate_vision(groq))
+    assert kept_text is not None and kept_text.calibration == cal.EQUAL_PRIORS_METHOD
+    assert kept_groq is not None and kept_groq.probabilities is None  # uncalibrated: as it is

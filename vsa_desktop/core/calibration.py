@@ -5,10 +5,12 @@ PublicTest faces, GoEmotions dev texts, and text+face pairs drawn from them) and
 ``resources/calibration/calibration.json``:
 
 - **Channels** (``bcts-v1``): bias-corrected temperature scaling (Alexandari et al., 2020):
-  ``q ∝ exp(log p / T + b)``, one temperature and one offset per emotion, fitted by class-
-  balanced log-loss. It makes a channel's probabilities calibrated under equal emotion priors,
-  which is also what makes two channels comparable: the text model learnt from Reddit comments
-  (41 % joy), the face model from FER2013 (25 % happy, 1.5 % disgust).
+  ``q ∝ exp(log p / T + b)``, one temperature and one offset per emotion, fitted by log-loss on
+  the channel's validation split as it is: a channel read alone is calibrated for data like
+  that. When two channels are compared and fused, each is first moved to equal emotion priors
+  (``q / prior``, renormalised; ``bcts-v1+equal-priors``), so that what a model learnt about
+  how common an emotion is (Reddit comments: 41 % joy; FER2013: 1.5 % disgust) does not pass
+  for evidence about this post.
 - **Fusion** (``agreement-temperature-v1``): the pooled distribution is sharpened or flattened
   by a temperature that depends on how far the channels agree,
   ``T = exp(θ0 + θ1·agreement + θ2·same_label)``, fitted by log-loss on same-emotion pairs,
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "vsa.calibration/1"
 CHANNEL_METHOD = "bcts-v1"
+EQUAL_PRIORS_METHOD = "bcts-v1+equal-priors"
 FUSION_METHOD = "agreement-temperature-v1"
 CALIBRATION_PARTS = ("calibration", "calibration.json")
 EPS = 1e-12
@@ -83,11 +86,18 @@ def temperature_scale(
 
 @dataclass(frozen=True)
 class ChannelCalibration:
-    """Bias-corrected temperature scaling for one channel's model."""
+    """Bias-corrected temperature scaling for one channel's model, and its emotion prior.
+
+    ``apply`` calibrates the model's output on the kind of data it was validated on (the
+    emotion mix of that split, ``prior``). ``equal_priors`` moves a calibrated distribution
+    to equal emotion priors (Bayes: divide by the prior, renormalise), which is how two
+    channels are read when they are compared and fused.
+    """
 
     fingerprint: str
     temperature: float
     bias: tuple[float, ...]
+    prior: tuple[float, ...] | None = None
     method: str = CHANNEL_METHOD
     figures: dict[str, Any] = field(default_factory=dict)
 
@@ -99,22 +109,43 @@ class ChannelCalibration:
         """Calibrate one distribution."""
         return as_scores(self.apply_array(as_array(scores)))
 
+    def equal_priors_array(self, calibrated: np.ndarray) -> np.ndarray:
+        """Calibrated (7,) or (n, 7) probabilities moved to equal emotion priors."""
+        if self.prior is None:
+            return calibrated
+        swapped = calibrated / np.array(self.prior)
+        return np.asarray(swapped / swapped.sum(axis=-1, keepdims=True))
+
+    def equal_priors(self, calibrated: Mapping[str, float]) -> Scores:
+        """One calibrated distribution moved to equal emotion priors."""
+        return as_scores(self.equal_priors_array(as_array(calibrated)))
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "fingerprint": self.fingerprint,
             "method": self.method,
             "temperature": self.temperature,
             "bias": dict(zip(EMOTIONS, self.bias, strict=True)),
-            "figures": self.figures,
         }
+        if self.prior is not None:
+            d["prior"] = dict(zip(EMOTIONS, self.prior, strict=True))
+        d["figures"] = self.figures
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ChannelCalibration:
         bias = d.get("bias") or {}
+        prior_d = d.get("prior")
+        prior = None
+        if prior_d:
+            prior = tuple(float(prior_d[k]) for k in EMOTIONS)
+            if not all(math.isfinite(p) and p > 0 for p in prior):
+                raise ValueError("a prior must be positive")
         return cls(
             fingerprint=str(d["fingerprint"]),
             temperature=_positive(d["temperature"]),
             bias=tuple(float(bias.get(k, 0.0)) for k in EMOTIONS),
+            prior=prior,
             method=str(d.get("method", CHANNEL_METHOD)),
             figures=dict(d.get("figures") or {}),
         )

@@ -117,6 +117,7 @@ def analyze(
     vision = _vision_channel(request, run, report, cancel) if run.image else None
     if vision is not None:
         vision = reading.calibrate_vision(vision)
+    text, vision = reading.equal_priors(text, vision)
     check(cancel)
     report("fusion", 0.0)
     fused = reading.fuse_reading(text, vision, weights, request.fusion_rule)

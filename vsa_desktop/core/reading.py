@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TypeVar
 
 from vsa_desktop.core import fusion
-from vsa_desktop.core.calibration import CalibrationSet, ChannelCalibration, load_calibration
+from vsa_desktop.core.calibration import (
+    CHANNEL_METHOD,
+    EQUAL_PRIORS_METHOD,
+    CalibrationSet,
+    ChannelCalibration,
+    load_calibration,
+)
 from vsa_desktop.core.result import FusionResult, TextResult, VisionResult
 from vsa_desktop.core.taxonomy import top
+
+ChannelT = TypeVar("ChannelT", TextResult, VisionResult)
 
 LITE_KEY = "text:builtin:lite"
 LOCAL_KEY = "vision:local"
@@ -86,6 +95,40 @@ def calibrate_vision(
         confidence=confidence,
         calibrated=True,
         calibration=entry.method,
+    )
+
+
+def equal_priors(
+    text: TextResult | None,
+    vision: VisionResult | None,
+    calibration: CalibrationSet | None = None,
+) -> tuple[TextResult | None, VisionResult | None]:
+    """Both channels on equal emotion priors, when there are two and both are calibrated.
+
+    A channel read alone keeps its own calibration; two channels that are compared and fused
+    are each moved to equal priors first (see ``core.calibration``). Uncalibrated channels
+    (whose priors are unknown) stay as they are.
+    """
+    if text is None or vision is None:
+        return text, vision
+    cal = calibration or load_calibration()
+    return _moved(text, text_key(text), cal), _moved(vision, vision_key(vision), cal)
+
+
+def _moved(channel: ChannelT, key: str, cal: CalibrationSet) -> ChannelT:
+    if channel.probabilities is None or channel.calibration != CHANNEL_METHOD:
+        return channel
+    entry = channel_calibration(key, cal)
+    if entry is None or entry.prior is None:
+        return channel
+    probabilities = entry.equal_priors(channel.probabilities)
+    label, confidence = top(probabilities)
+    return dataclasses.replace(
+        channel,
+        probabilities=probabilities,
+        label=label,
+        confidence=confidence,
+        calibration=EQUAL_PRIORS_METHOD,
     )
 
 
