@@ -1,11 +1,16 @@
-"""Offline vision backend: YuNet finds the faces, the mini-Xception model reads each one.
+"""Offline vision backend: YuNet finds the faces, a small ensemble of CNNs reads each one.
 
 How an image is read:
 1. YuNet (``cv2.FaceDetectorYN``) looks for faces on a copy whose longest side is at most
    640 px; the boxes are mapped back to the original pixels.
 2. Each face is cut out as a square around its box with a 10 % margin (clamped to the
-   image), turned to grayscale, resized to 64x64 and scored by the mini-Xception ONNX model
-   (FER2013 labels, folded onto the seven canonical keys).
+   image) and turned to grayscale. Each ensemble member (``MEMBERS``: the mini-Xception
+   model at 64x64 and the project's own ``fer-vgg`` at 48x48, both trained on FER2013)
+   scores a few views of it (``VIEWS``: the face and its mirror image, test-time
+   augmentation) in one batched ONNX call; the probabilities are averaged over the views,
+   then over the members with their weights (chosen on FER2013 PublicTest). These are the
+   models' own probabilities, not temperature-calibrated: calibration is applied on top by
+   the caller, keyed by ``model_files()``. FER2013 labels are folded onto the seven keys.
 3. The image's scores are the faces' scores averaged with each face's box area as weight.
 
 No face found: that is not an error of the app and not a guess; ``analyze`` raises
@@ -21,6 +26,7 @@ in ``warnings`` says so. Anything smaller is too small to show an expression: no
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +45,13 @@ if TYPE_CHECKING:
     from vsa_desktop.core.imaging import LoadedImage
 
 MODEL_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-MODEL_NAME = "fer-mini-xception (YuNet faces)"
+MODEL_NAME = "fer-mini-xception-tta (YuNet faces)"
+BASELINE_NAME = "fer-mini-xception (YuNet faces)"
 FER_PARTS = ("models", "fer", "fer_mini_xception.onnx")
+VGG_PARTS = ("models", "fer-vgg", "fer_vgg.onnx")
 YUNET_PARTS = ("models", "yunet", "face_detection_yunet_2023mar.onnx")
 
-FACE_SIZE = 64  # the model's input side
+FACE_SIZE = 64  # the mini-Xception model's input side
 DETECT_SIDE = 640  # longest side of the copy YuNet looks at
 SMALL_SIDE = 96  # both sides at most this (and at least TINY_SIDE): whole-image rule
 TINY_SIDE = 24
@@ -61,6 +69,47 @@ WHOLE_IMAGE_WARNING = (
 
 Box = tuple[int, int, int, int]
 
+
+@dataclass(frozen=True)
+class Member:
+    """One face-expression ONNX model of the ensemble and how its input is made.
+
+    Attributes:
+        parts: the file under the resources folder.
+        side: the square input side in pixels.
+        signed: scale pixels to ``(x / 255 - 0.5) * 2`` (mini-Xception); otherwise the
+            model takes raw 0..255 values and standardises them itself (fer-vgg).
+        weight: the member's share of the ensemble average.
+    """
+
+    parts: tuple[str, ...]
+    side: int
+    signed: bool
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class View:
+    """One test-time view of a face: optionally mirrored, zoomed and shifted.
+
+    ``zoom`` > 1 shows a tighter crop; ``dx``/``dy`` move the content by that fraction of
+    the side. A set of views should be closed under mirroring (each view's mirror image
+    is in it, ``dx`` negated) so that a mirrored face reads exactly like the face.
+    """
+
+    flip: bool = False
+    zoom: float = 1.0
+    dx: float = 0.0
+    dy: float = 0.0
+
+
+MINI_XCEPTION = Member(FER_PARTS, FACE_SIZE, signed=True)
+FER_VGG = Member(VGG_PARTS, 48, signed=False)
+MEMBERS = (MINI_XCEPTION,)
+BASELINE_MEMBERS = (MINI_XCEPTION,)
+VIEWS = (View(), View(flip=True))
+NO_TTA = (View(),)
+
 _lock = threading.Lock()
 _sessions: dict[str, Any] = {}
 _detectors: dict[tuple[str, float], tuple[Any, threading.Lock]] = {}
@@ -68,22 +117,50 @@ _detectors: dict[tuple[str, float], tuple[Any, threading.Lock]] = {}
 
 def model_files() -> list[Path]:
     """The files whose bytes decide this backend's output (they key its calibration)."""
-    return [resource_path(*FER_PARTS), resource_path(*YUNET_PARTS)]
+    return [*(resource_path(*m.parts) for m in MEMBERS), resource_path(*YUNET_PARTS)]
 
 
-def face_input(gray: np.ndarray) -> np.ndarray:
-    """Turn a grayscale face (uint8, any size) into model input of shape (1, 1, 64, 64).
+def face_input(
+    gray: np.ndarray,
+    side: int = FACE_SIZE,
+    signed: bool = True,
+    views: tuple[View, ...] = NO_TTA,
+) -> np.ndarray:
+    """Turn a grayscale face (uint8, any size) into model input of shape (views, 1, side, side).
 
-    Scaling is the one the model was trained with: ``(x / 255 - 0.5) * 2``.
+    With ``signed`` the scaling is mini-Xception's, ``(x / 255 - 0.5) * 2``; otherwise the
+    pixels stay 0..255 (fer-vgg standardises each face itself).
     """
     import cv2
 
     h, w = gray.shape[:2]
-    shrink = h > FACE_SIZE or w > FACE_SIZE
+    shrink = h > side or w > side
     interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    face = cv2.resize(gray, (FACE_SIZE, FACE_SIZE), interpolation=interpolation)
-    x = (face.astype(np.float32) / 255.0 - 0.5) * 2.0
-    return x[None, None, :, :]
+    face = cv2.resize(gray, (side, side), interpolation=interpolation).astype(np.float32)
+    batch = np.stack([_view(face, v) for v in views])
+    if signed:
+        batch = (batch / 255.0 - 0.5) * 2.0
+    return np.ascontiguousarray(batch[:, None, :, :], dtype=np.float32)
+
+
+def _view(face: np.ndarray, view: View) -> np.ndarray:
+    """Apply one view (zoom and shift about the centre, then the mirror) to a square face."""
+    out = face
+    if view.zoom != 1.0 or view.dx or view.dy:
+        import cv2
+
+        side = face.shape[0]
+        centre = (side - 1) / 2
+        matrix = np.array(
+            [
+                [view.zoom, 0.0, (1 - view.zoom) * centre + view.dx * side],
+                [0.0, view.zoom, (1 - view.zoom) * centre + view.dy * side],
+            ]
+        )
+        out = cv2.warpAffine(
+            face, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+    return out[:, ::-1] if view.flip else out
 
 
 def _require(path: Path, what: str) -> str:
@@ -154,6 +231,10 @@ class LocalFaceBackend:
         fer_path: the mini-Xception ONNX file; default ``resources/models/fer/...``.
         yunet_path: the YuNet ONNX file; default ``resources/models/yunet/...``.
         score_threshold: YuNet's minimum face score.
+        members: the ensemble (default ``MEMBERS``; ``BASELINE_MEMBERS`` is
+            mini-Xception alone).
+        views: the test-time views each member scores (default ``VIEWS``).
+        vgg_path: the fer-vgg ONNX file; default ``resources/models/fer-vgg/...``.
     """
 
     name = "local"
@@ -163,10 +244,26 @@ class LocalFaceBackend:
         fer_path: str | Path | None = None,
         yunet_path: str | Path | None = None,
         score_threshold: float = SCORE_THRESHOLD,
+        members: tuple[Member, ...] = MEMBERS,
+        views: tuple[View, ...] = VIEWS,
+        vgg_path: str | Path | None = None,
     ) -> None:
         self.fer_path = Path(fer_path) if fer_path else resource_path(*FER_PARTS)
+        self.vgg_path = Path(vgg_path) if vgg_path else resource_path(*VGG_PARTS)
         self.yunet_path = Path(yunet_path) if yunet_path else resource_path(*YUNET_PARTS)
         self.score_threshold = score_threshold
+        self.members = members
+        self.views = views
+        shipped = members == MEMBERS and views == VIEWS
+        self.model_name = MODEL_NAME if shipped else _describe_variant(members, views)
+
+    def _member_path(self, member: Member) -> Path:
+        """The file of ``member``, honouring the paths given to the constructor."""
+        if member.parts == FER_PARTS:
+            return self.fer_path
+        if member.parts == VGG_PARTS:
+            return self.vgg_path
+        return resource_path(*member.parts)
 
     def analyze(
         self, image: LoadedImage, warnings: list[str], cancel: CancelToken | None = None
@@ -178,7 +275,7 @@ class LocalFaceBackend:
             ModelNotAvailableError: when a model file is missing.
             Cancelled: when ``cancel`` is set between steps.
         """
-        fer_path = _require(self.fer_path, "face-expression model")
+        paths = self._model_paths()
         check(cancel)
         pixels = image.pixels if image.pixels.mode == "RGB" else image.pixels.convert("RGB")
         boxes = self.detect_image(pixels)
@@ -191,14 +288,18 @@ class LocalFaceBackend:
         if len(boxes) > MAX_FACES:
             warnings.append(f"{len(boxes)} faces were found; the {MAX_FACES} largest were read.")
             boxes = boxes[:MAX_FACES]
-        session = _session(fer_path)
+        sessions = [_session(path) for path in paths]
         faces = []
         for box in boxes:
             check(cancel)
             region = _crop_region(box, pixels.width, pixels.height, margin=not whole_image)
             gray = np.asarray(pixels.crop(region).convert("L"))
-            faces.append(_face(box, self.score_face(gray, session)))
-        return _combine(faces, whole_image)
+            faces.append(_face(box, self.score_face(gray, sessions)))
+        return _combine(faces, whole_image, self.model_name)
+
+    def _model_paths(self) -> list[str]:
+        """The members' files, checked to exist."""
+        return [_require(self._member_path(m), "face-expression model") for m in self.members]
 
     def detect_image(self, pixels: PILImage.Image) -> list[Box]:
         """Return the face boxes (x, y, w, h) in an RGB image's pixels, largest first.
@@ -232,11 +333,19 @@ class LocalFaceBackend:
         boxes = [b for b in boxes if b[2] > 0 and b[3] > 0]
         return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 
-    def score_face(self, gray_face: np.ndarray, session: Any = None) -> np.ndarray:
-        """Return the model's 7 probabilities (model order) for one grayscale face."""
-        session = session or _session(_require(self.fer_path, "face-expression model"))
-        output = session.run(None, {"input": face_input(gray_face)})[0]
-        return np.asarray(output[0], dtype=np.float64)
+    def score_face(self, gray_face: np.ndarray, sessions: list[Any] | None = None) -> np.ndarray:
+        """Return the ensemble's 7 probabilities (model order) for one grayscale face.
+
+        Each member scores all the views in one ONNX call; the views' probabilities are
+        averaged, then the members' with their weights.
+        """
+        sessions = sessions or [_session(path) for path in self._model_paths()]
+        total = np.zeros(len(MODEL_LABELS), dtype=np.float64)
+        for member, session in zip(self.members, sessions, strict=True):
+            batch = face_input(gray_face, member.side, member.signed, self.views)
+            output = session.run(None, {"input": batch})[0]
+            total += member.weight * np.asarray(output, dtype=np.float64).mean(axis=0)
+        return total / sum(m.weight for m in self.members)
 
 
 def _looks_like_a_face_crop(width: int, height: int) -> bool:
@@ -271,7 +380,15 @@ def _face(box: Box, probabilities: np.ndarray) -> Face:
     return Face(box=box, scores=scores, label=top(scores)[0])
 
 
-def _combine(faces: list[Face], whole_image: bool) -> VisionResult:
+def _describe_variant(members: tuple[Member, ...], views: tuple[View, ...]) -> str:
+    """A model name for a configuration other than the shipped one (evaluation scripts)."""
+    if members == BASELINE_MEMBERS and views == NO_TTA:
+        return BASELINE_NAME
+    names = "+".join(f"{Path(m.parts[-1]).stem}x{m.weight:g}" for m in members)
+    return f"{names}, {len(views)} views (YuNet faces)"
+
+
+def _combine(faces: list[Face], whole_image: bool, model_name: str = MODEL_NAME) -> VisionResult:
     """Average the faces' scores weighted by box area; describe them in plain words."""
     areas = np.array([max(1, f.box[2] * f.box[3]) for f in faces], dtype=np.float64)
     weights = areas / areas.sum()
@@ -283,7 +400,7 @@ def _combine(faces: list[Face], whole_image: bool) -> VisionResult:
     label, confidence = top(scores)
     return VisionResult(
         backend="local",
-        model=MODEL_NAME,
+        model=model_name,
         scores=scores,
         label=label,
         confidence=confidence,
