@@ -125,12 +125,18 @@ def choose(files: list[Path]) -> None:
     print(f"YuNet found a face in {data[0]['detected'].sum()} of {len(labels)} images")
     rows = []
     weights = [1.0] if len(data) == 1 else [w / 10 for w in range(11)]
-    for (c, crop), (set_name, view_set), w in itertools.product(
-        enumerate(CROPS), VIEW_SETS.items(), weights
+    for (c, crop), (set_name, view_set), w, geometric in itertools.product(
+        enumerate(CROPS), VIEW_SETS.items(), weights, (False, True)
     ):
         idx = [names.index(v) for v in view_set]
         per_member = [d["probs"][c, idx].mean(axis=0) for d in data]
         p = per_member[0] if len(data) == 1 else w * per_member[0] + (1 - w) * per_member[1]
+        if geometric:  # weighted mean of log-probabilities instead, renormalised
+            if len(data) == 1:
+                continue
+            logs = [np.log(np.clip(m, 1e-7, 1)) for m in per_member]
+            p = np.exp(w * logs[0] + (1 - w) * logs[1])
+            p /= p.sum(axis=1, keepdims=True)
         predicted = p.argmax(axis=1)
         rows.append(
             (
@@ -138,14 +144,14 @@ def choose(files: list[Path]) -> None:
                 macro_f1(labels, predicted),
                 ece(p, labels),
                 crop,
-                set_name,
+                set_name + ("/geo" if geometric else ""),
                 w,
             )
         )
     rows.sort(key=lambda r: -r[0])
-    print(f"{'acc':>7}{'macroF1':>9}{'ECE':>8}  {'crop':<7}{'views':<13}{'w(first)':>8}")
+    print(f"{'acc':>7}{'macroF1':>9}{'ECE':>8}  {'crop':<7}{'views':<17}{'w(first)':>8}")
     for acc, f1, e, crop, set_name, w in rows[:40]:
-        print(f"{acc:>7.4f}{f1:>9.4f}{e:>8.4f}  {crop:<7}{set_name:<13}{w:>8.1f}")
+        print(f"{acc:>7.4f}{f1:>9.4f}{e:>8.4f}  {crop:<7}{set_name:<17}{w:>8.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
