@@ -49,6 +49,9 @@ def variants() -> dict[str, LocalFaceBackend]:
     return {
         "shipped": LocalFaceBackend(),
         "baseline": LocalFaceBackend(members=local.BASELINE_MEMBERS, views=local.NO_TTA),
+        "baseline-tta": LocalFaceBackend(members=local.BASELINE_MEMBERS, views=local.SHIFT_VIEWS),
+        "ensemble-flip": LocalFaceBackend(views=local.FLIP_VIEWS),
+        "vgg-tta": LocalFaceBackend(members=(local.FER_VGG,)),
     }
 
 
@@ -220,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="labels.csv + images, or DIR/<label>/*.jpg")
     parser.add_argument("--limit", type=int, default=0, help="read about N images")
-    parser.add_argument("--variant", default="shipped", help="one of: shipped, baseline")
+    parser.add_argument("--variant", default="shipped", help=f"one of: {', '.join(variants())}")
     parser.add_argument("--save", type=Path, help="write per-image scores to this .npz")
-    parser.add_argument("--bench", action="store_true", help="time baseline and shipped")
+    parser.add_argument("--bench", action="store_true", help="time every variant")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         print(f"{args.folder} is not a folder", file=sys.stderr)
@@ -236,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.bench:
-            print(bench(pairs, ["baseline", "shipped"]))
+            print(bench(pairs, list(variants())))
             return 0
         run = evaluate(pairs, variants()[args.variant])
     except VsaError as exc:

