@@ -4,17 +4,20 @@ Two maps, both fitted by ``scripts/calibrate.py`` on the validation splits only 
 PublicTest faces, GoEmotions dev texts, and text+face pairs drawn from them) and shipped in
 ``resources/calibration/calibration.json``:
 
-- **Channels** (``bcts-v1``): bias-corrected temperature scaling (Alexandari et al., 2020):
-  ``q ∝ exp(log p / T + b)``, one temperature and one offset per emotion, fitted by log-loss on
-  the channel's validation split as it is: a channel read alone is calibrated for data like
-  that. When two channels are compared and fused, each is first moved to equal emotion priors
-  (``q / prior``, renormalised; ``bcts-v1+equal-priors``), so that what a model learnt about
-  how common an emotion is (Reddit comments: 41 % joy; FER2013: 1.5 % disgust) does not pass
-  for evidence about this post.
+- **Channels** (``temperature-v1``): temperature scaling, ``q ∝ exp(log p / T + b)`` with the
+  per-emotion offsets ``b`` the file format allows left at 0 (validation chose plain
+  temperature: offsets changed the face model's labels and cost accuracy), fitted by log-loss
+  on the channel's validation split as it is. A channel read alone keeps its model's label
+  with a calibrated confidence. When two channels are compared and fused, each is first moved
+  to equal emotion priors (``q / prior``, renormalised, ``prior`` being the channel's mean
+  calibrated output on its split; ``temperature-v1+equal-priors``), so that what a model learnt
+  about how common an emotion is (Reddit comments: 41 % joy; FER2013: 1.5 % disgust) does not
+  pass for evidence about this post.
 - **Fusion** (``agreement-temperature-v1``): the pooled distribution is sharpened or flattened
   by a temperature that depends on how far the channels agree,
-  ``T = exp(θ0 + θ1·agreement + θ2·same_label)``, fitted by log-loss on same-emotion pairs,
-  one θ per text weight on a grid (interpolated in between).
+  ``T = exp(θ0 + θ1·agreement + θ2·same_label)``, fitted by log-loss of the top label on
+  text+face pairs (see ``scripts/calibrate.py`` for the share of mixed posts it assumes), one θ
+  per text weight on a grid (interpolated in between).
 
 A calibration applies only to the exact model files it was fitted on (their sha256); any other
 model (DistilRoBERTa, a Groq VLM, a changed file) keeps its raw numbers and is marked
@@ -41,8 +44,8 @@ from vsa_desktop.core.taxonomy import EMOTIONS
 log = logging.getLogger(__name__)
 
 SCHEMA = "vsa.calibration/1"
-CHANNEL_METHOD = "bcts-v1"
-EQUAL_PRIORS_METHOD = "bcts-v1+equal-priors"
+CHANNEL_METHOD = "temperature-v1"
+EQUAL_PRIORS_METHOD = "temperature-v1+equal-priors"
 FUSION_METHOD = "agreement-temperature-v1"
 CALIBRATION_PARTS = ("calibration", "calibration.json")
 EPS = 1e-12
@@ -86,7 +89,8 @@ def temperature_scale(
 
 @dataclass(frozen=True)
 class ChannelCalibration:
-    """Bias-corrected temperature scaling for one channel's model, and its emotion prior.
+    """Temperature scaling (with optional per-emotion offsets) for one channel's model, and
+    its emotion prior.
 
     ``apply`` calibrates the model's output on the kind of data it was validated on (the
     emotion mix of that split, ``prior``). ``equal_priors`` moves a calibrated distribution

@@ -112,7 +112,7 @@ def confidence_sentence(fusion: FusionResult) -> str:
         if fusion.single_channel:
             return "The percentage is the calibrated probability that this label is right."
         return (
-            "The percentage is the calibrated probability that the fused label is right when "
-            "the text and the image express one emotion."
+            "The percentage is the calibrated probability that the fused label is the emotion "
+            "this post expresses (a text and image that express two emotions lower it)."
         )
     return "The percentage is the model's own score, not calibrated for these models."
