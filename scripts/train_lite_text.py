@@ -761,6 +761,13 @@ lite model this one replaced (v1 features, multinomial LR, temperature only).
 - Rare classes (fear, disgust) have few training examples; class weights trade some
   precision on them for recall (see the table), which is what lifts macro-F1.
 - GoEmotions labels come from crowd raters and are noisy; it carries their biases.
+
+## In the app: calibration and fused readings
+The app does not show this model's probabilities as they are: `scripts/calibrate.py` fits a
+temperature on the validation split (read alone, the label stays the model's), and moves the
+channel to equal emotion priors when text and image are read together. After retraining, run
+`scripts/calibrate.py` and `scripts/validate.py`; the validation report
+[docs/validation.md](../../../docs/validation.md) has the fused figures.
 """
 
 
