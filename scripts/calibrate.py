@@ -89,10 +89,13 @@ class PairView:
     def pooled(self, rule: str, text_weight: float) -> np.ndarray:
         return fusion.pool(self.text, self.face, text_weight, rule)
 
+    @property
+    def features(self) -> np.ndarray:
+        """What the fused temperature depends on (``calibration.fusion_features``)."""
+        return cal.fusion_features(self.text, self.face, self.agreement, self.same_label)
+
     def fused(self, rule: str, text_weight: float, theta: np.ndarray) -> np.ndarray:
-        return fit.apply_agreement_temperature(
-            self.pooled(rule, text_weight), theta, self.agreement, self.same_label
-        )
+        return fit.apply_agreement_temperature(self.pooled(rule, text_weight), theta, self.features)
 
 
 def fit_channel(channel: vd.Channel, items: np.ndarray | None = None) -> ChannelFit:
@@ -169,7 +172,7 @@ def fit_theta(view: PairView, rule: str, w: float, one_emotion_share: float) -> 
     pooled = view.pooled(rule, w)
     right = (pooled.argmax(1) == view.truth) & view.same_pair
     return fit.fit_agreement_temperature(
-        pooled, view.agreement, view.same_label, right, fit_weights(view, one_emotion_share)
+        pooled, view.features, right, fit_weights(view, one_emotion_share)
     )
 
 

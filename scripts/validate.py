@@ -256,6 +256,63 @@ def confusion_plot(path: Path, truth: np.ndarray, predicted: np.ndarray, title: 
 # ----------------------------------------------------------------------------- end to end
 
 
+def through_vsa_batch(text: vd.Channel, face: vd.Channel, per_emotion: int) -> str:
+    """Run the real ``vsa batch --vision local --offline`` on fresh validation pairs (a seed
+    of their own) and measure the JSONL it writes, the way the project is judged."""
+    import csv
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    pairs = vd.make_pairs(text, face, per_emotion, seed=vd.SEED + 99)
+    with tempfile.TemporaryDirectory(prefix="vsa-validate-") as tmp:
+        folder = Path(tmp)
+        with (folder / "pairs.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["id", "text", "image", "truth_text", "truth_face"])
+            for i in range(len(pairs.same)):
+                writer.writerow([
+                    i, text.items[pairs.text_index[i]],
+                    str(vd.SHARED_DATA / face.items[pairs.face_index[i]]),
+                    EMOTIONS[pairs.text_label[i]], EMOTIONS[pairs.face_label[i]],
+                ])  # fmt: skip
+        env = {**os.environ, "VSA_HOME": str(folder / "home")}
+        done = subprocess.run(
+            [sys.executable, "-m", "vsa_desktop.cli", "batch", str(folder / "pairs.csv"),
+             "--jsonl", str(folder / "out.jsonl"), "--vision", "local", "--offline",
+             "--no-history", "--allow-paths-outside"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"vsa batch failed ({done.returncode}): {done.stderr[-2000:]}")
+        docs = [json.loads(line) for line in (folder / "out.jsonl").read_text("utf-8").splitlines()]
+    same, right, conf, flagged, contradiction = [], [], [], [], 0
+    for doc in docs:
+        extra = doc["batch"]["extra"]
+        fusion_doc = doc["fusion"]
+        is_same = extra["truth_text"] == extra["truth_face"]
+        level = fusion_doc["agreement"]["level"] if fusion_doc.get("agreement") else "none"
+        same.append(is_same)
+        right.append(fusion_doc["label"] == extra["truth_face"])
+        conf.append(fusion_doc["confidence"])
+        flagged.append(level in ("mixed", "divergent"))
+        contradiction += int(
+            level in ("mixed", "divergent") and fusion_doc["agreement"]["same_label"]
+        )
+    s, r, c, f = (np.array(x) for x in (same, right, conf, flagged))
+    rows = [
+        ("rows written", f"{len(docs):,} of {len(pairs.same):,}"),
+        ("fused ECE, same-emotion pairs", f"{fit.ece(c[s], r[s]):.3f}"),
+        ("mean confidence same / different", f"{c[s].mean():.2f} / {c[~s].mean():.2f}"),
+        ("same-emotion pairs labelled mixed/divergent", pct(f[s].mean())),
+        ("different-emotion pairs labelled mixed/divergent", pct(f[~s].mean())),
+        ("same label but mixed/divergent", str(contradiction)),
+        ("fused accuracy, same-emotion pairs", pct(r[s].mean())),
+    ]
+    return table(("vsa batch --vision local --offline", "value"), rows)
+
+
 def end_to_end(
     pairs: vd.Pairs, text: vd.Channel, face: vd.Channel, view: cb.PairView, n: int
 ) -> tuple[int, float]:
@@ -293,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs-per-emotion", type=int, default=cb.PAIRS_PER_EMOTION)
     parser.add_argument("--e2e", type=int, default=200, help="pairs run through the real pipeline")
+    parser.add_argument(
+        "--batch", type=int, default=300, help="pairs per emotion and kind run through `vsa batch`"
+    )
     args = parser.parse_args(argv)
     FIGURES.mkdir(parents=True, exist_ok=True)
 
@@ -326,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     cross = {rule: merge(figs) for rule, figs in crossed.items()}
     share = float(shipped.provenance.get("one_emotion_share", 1.0))
     shares = {}
-    for candidate in sorted({1.0, 0.97, share, 0.9}, reverse=True):
+    for candidate in sorted({1.0, 0.97, share, 0.93}, reverse=True):
         figs = [
             ours(f.eval_view, shipped.default_rule, cb.fit_theta(f.fit_view, shipped.default_rule, 0.5, candidate), cb.fit_levels(f.fit_view))[0]
             for f in folds
@@ -384,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     matches, gap = end_to_end(pairs, text, face, view, args.e2e) if args.e2e else (0, 0.0)
+    batch_table = through_vsa_batch(text, face, args.batch) if args.batch else "(not run)"
     REPORT.write_text(
-        render(text, face, tfit, ffit, pairs, view, seed, cross, shipped_figs, default, keys, fused, levels, shipped, (matches, gap, args.e2e), shares),
+        render(text, face, tfit, ffit, pairs, view, seed, cross, shipped_figs, default, keys, fused, levels, shipped, (matches, gap, args.e2e), shares, batch_table),
         encoding="utf-8",
     )  # fmt: skip
     print(f"wrote {REPORT} and {FIGURES}/")
@@ -445,6 +506,7 @@ def render(
     shipped,
     e2e,
     shares,
+    batch_table,
 ) -> str:  # type: ignore[no-untyped-def]
     s = view.same_pair
     right = fused.argmax(1) == view.truth
@@ -573,6 +635,13 @@ Confusion matrices (rows: true, normalised):
 model, the text through the lite model, then calibration and fusion): {matches} of {n} fused
 labels equal the vectorised figures above; largest difference in any shown probability
 {gap:.1e}.
+
+The way the project is judged, through the command line: `vsa batch --vision local --offline`
+(the default lite text model) on new pairs of the same validation items (another seed; half
+of them same-emotion), measured from the JSONL it writes. The calibration saw these items
+(not these pairings), and a sample this size moves ECE by about ±0.01:
+
+{batch_table}
 
 ## How to regenerate
 

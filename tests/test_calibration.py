@@ -73,8 +73,9 @@ def test_agreement_temperature_learns_to_trust_agreement() -> None:
     pooled = np.tile(cal.softmax_rows(np.array([[2.0, 1.0, 0, 0, 0, 0, 0]])), (n, 1))
     agree = rng.random(n) < 0.5
     right = np.where(agree, rng.random(n) < 0.95, rng.random(n) < 0.5)
-    theta = fit.fit_agreement_temperature(pooled, agree.astype(float), agree, right)
-    top = fit.apply_agreement_temperature(pooled, theta, agree.astype(float), agree).max(1)
+    features = np.column_stack([np.ones(n), agree.astype(float)])
+    theta = fit.fit_agreement_temperature(pooled, features, right)
+    top = fit.apply_agreement_temperature(pooled, theta, features).max(1)
     assert top[agree].mean() == pytest.approx(0.95, abs=0.02)
     assert top[~agree].mean() == pytest.approx(0.5, abs=0.02)
 

@@ -156,7 +156,11 @@ def test_fusion_calibration_interpolates_between_grid_weights() -> None:
     grid = FusionCalibration("weighted", (0.0, 0.5, 1.0), ((0, 0, 0), (1, 2, 3), (3, 0, 0)))
     assert grid.theta(0.25) == pytest.approx((0.5, 1.0, 1.5))
     assert grid.theta(2.0) == pytest.approx((3.0, 0.0, 0.0))  # clamped
-    assert grid.temperature(0.5, 0.5, True) == pytest.approx(math.exp(1 + 1 + 3))
+    # features: bias, agreement, same label, log overlap, log top product
+    features = np.array([[1.0, 0.5, 1.0, -0.2, -0.4]])
+    assert grid.temperatures(0.5, features)[0] == pytest.approx(math.exp(1 + 1 + 3 * 1.0))
+    longer = FusionCalibration("weighted", (0.0,), ((0.1, 0, 0, 2.0, -1.0),))
+    assert longer.temperatures(0.0, features)[0] == pytest.approx(math.exp(0.1 - 0.4 + 0.4))
 
 
 def test_pool_accepts_batches() -> None:

@@ -15,7 +15,8 @@ PublicTest faces, GoEmotions dev texts, and text+face pairs drawn from them) and
   pass for evidence about this post.
 - **Fusion** (``agreement-temperature-v1``): the pooled distribution is sharpened or flattened
   by a temperature that depends on how far the channels agree,
-  ``T = exp(θ0 + θ1·agreement + θ2·same_label)``, fitted by log-loss of the top label on
+  ``T = exp(θ · features)`` (agreement, same label, the channels' overlap and how sure each
+  is: ``fusion_features``), fitted by log-loss of the top label on
   text+face pairs (see ``scripts/calibrate.py`` for the share of mixed posts it assumes), one θ
   per text weight on a grid (interpolated in between).
 
@@ -155,26 +156,60 @@ class ChannelCalibration:
         )
 
 
+FUSION_FEATURES = ("bias", "agreement", "same_label", "log_overlap", "log_top_product")
+
+
+def fusion_features(
+    text: np.ndarray, vision: np.ndarray, agreement: np.ndarray, same_label: np.ndarray
+) -> np.ndarray:
+    """What the fused temperature depends on, per reading (rows of ``FUSION_FEATURES``).
+
+    ``agreement`` (1 - JS distance) and ``same_label`` describe how far the channels agree;
+    ``log_overlap`` is ``log Σ p_text·p_vision``, the chance that the two would name the same
+    emotion if each drew one, which on the validation pairs best tells one-emotion posts from
+    mixed ones; ``log_top_product`` (the sum of the channels' log top probabilities) says how
+    sure both are.
+
+    Args:
+        text, vision: (n, 7) or (7,) channel probabilities (as fused: on equal priors).
+        agreement, same_label: per reading.
+    """
+    t, v = np.atleast_2d(text), np.atleast_2d(vision)
+    overlap = np.log(np.clip((t * v).sum(axis=1), EPS, None))
+    tops = np.log(np.clip(t.max(axis=1), EPS, None)) + np.log(np.clip(v.max(axis=1), EPS, None))
+    columns = [
+        np.ones(len(t)),
+        np.atleast_1d(agreement).astype(np.float64),
+        np.atleast_1d(same_label).astype(np.float64),
+        overlap,
+        tops,
+    ]
+    return np.column_stack(columns)
+
+
 @dataclass(frozen=True)
 class FusionCalibration:
-    """Agreement-aware temperature for one fusion rule, on a grid of text weights."""
+    """Agreement-aware temperature for one fusion rule, on a grid of text weights.
+
+    ``T = exp(θ · features)`` with the features of ``fusion_features`` (a θ shorter than the
+    feature list uses the first ones).
+    """
 
     rule: str
     weights: tuple[float, ...]  # text weights of the grid, ascending
-    thetas: tuple[tuple[float, float, float], ...]  # (θ0, θ1, θ2) per grid weight
+    thetas: tuple[tuple[float, ...], ...]  # one θ per grid weight
     method: str = FUSION_METHOD
 
-    def theta(self, text_weight: float) -> tuple[float, float, float]:
+    def theta(self, text_weight: float) -> tuple[float, ...]:
         """θ at ``text_weight``, linearly interpolated between grid points (clamped)."""
         w = min(max(text_weight, self.weights[0]), self.weights[-1])
         columns = np.array(self.thetas).T
-        t0, t1, t2 = (float(np.interp(w, self.weights, col)) for col in columns)
-        return t0, t1, t2
+        return tuple(float(np.interp(w, self.weights, col)) for col in columns)
 
-    def temperature(self, text_weight: float, agreement: float, same_label: bool) -> float:
-        """The fused temperature for one reading."""
-        t0, t1, t2 = self.theta(text_weight)
-        return math.exp(t0 + t1 * agreement + t2 * float(same_label))
+    def temperatures(self, text_weight: float, features: np.ndarray) -> np.ndarray:
+        """The fused temperature of each row of ``features``."""
+        theta = np.array(self.theta(text_weight))
+        return np.asarray(np.exp(features[:, : len(theta)] @ theta))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,10 +227,14 @@ class FusionCalibration:
             raise ValueError("empty fusion grid")
         thetas = []
         for g in grid:
-            t0, t1, t2 = (float(x) for x in g["theta"])
-            if not all(math.isfinite(x) for x in (t0, t1, t2)):
+            theta = tuple(float(x) for x in g["theta"])
+            if not theta or len(theta) > len(FUSION_FEATURES):
+                raise ValueError(f"a theta has {len(theta)} values")
+            if not all(math.isfinite(x) for x in theta):
                 raise ValueError("non-finite theta")
-            thetas.append((t0, t1, t2))
+            thetas.append(theta)
+        if len({len(t) for t in thetas}) != 1:
+            raise ValueError("thetas of different lengths")
         return cls(
             rule=rule,
             weights=tuple(float(g["text_weight"]) for g in grid),

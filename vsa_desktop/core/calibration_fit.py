@@ -61,28 +61,24 @@ def fit_bcts(
     return float(np.exp(found.x[0])), bias
 
 
-def agreement_temperatures(
-    theta: np.ndarray, agreement: np.ndarray, same: np.ndarray
-) -> np.ndarray:
-    """``exp(θ0 + θ1·agreement + θ2·same)`` per row."""
-    return np.asarray(np.exp(theta[0] + theta[1] * agreement + theta[2] * same.astype(np.float64)))
+def agreement_temperatures(theta: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """``exp(θ · features)`` per row (a shorter θ uses the first features)."""
+    return np.asarray(np.exp(features[:, : len(theta)] @ theta))
 
 
 def apply_agreement_temperature(
-    pooled: np.ndarray, theta: np.ndarray, agreement: np.ndarray, same: np.ndarray
+    pooled: np.ndarray, theta: np.ndarray, features: np.ndarray
 ) -> np.ndarray:
     """Pooled distributions sharpened/flattened by the agreement-aware temperature."""
-    temperature = agreement_temperatures(theta, agreement, same)
+    temperature = agreement_temperatures(theta, features)
     return softmax_rows(log_probs(pooled) / temperature[:, None])
 
 
 def fit_agreement_temperature(
     pooled: np.ndarray,
-    agreement: np.ndarray,
-    same: np.ndarray,
+    features: np.ndarray,
     right: np.ndarray,
     weights: np.ndarray | None = None,
-    n_params: int = 3,
 ) -> np.ndarray:
     """Fit θ of the agreement-aware temperature so the top probability is calibrated.
 
@@ -92,10 +88,12 @@ def fit_agreement_temperature(
 
     Args:
         pooled: (n, 7) pooled distributions.
-        agreement, same: the channels' agreement score and same-top-label flag per row.
+        features: (n, k) what the temperature depends on (``calibration.fusion_features``).
         right: whether the pooled top label is right, per row.
         weights: per-row weights (default: equal).
-        n_params: how many of θ0, θ1, θ2 to fit (the rest stay 0).
+
+    Returns:
+        θ, one value per feature column.
     """
     from scipy.optimize import minimize
 
@@ -103,15 +101,15 @@ def fit_agreement_temperature(
     w = np.full(len(right), 1.0 / len(right)) if weights is None else weights / weights.sum()
     hit = right.astype(bool)
 
-    def objective(x: np.ndarray) -> float:
-        theta = np.concatenate([x, np.zeros(3 - len(x))])
-        temperature = agreement_temperatures(theta, agreement, same)
+    def objective(theta: np.ndarray) -> float:
+        temperature = agreement_temperatures(theta, features)
         top = softmax_rows(lp / temperature[:, None]).max(axis=1)
         top = np.clip(top, 1e-9, 1 - 1e-9)
         return float(-(w * np.where(hit, np.log(top), np.log1p(-top))).sum())
 
-    found = minimize(objective, np.zeros(n_params), method="Nelder-Mead", options={"xatol": 1e-6})
-    return np.concatenate([found.x, np.zeros(3 - n_params)])
+    options = {"xatol": 1e-6, "fatol": 1e-10, "maxiter": 400 * features.shape[1]}
+    found = minimize(objective, np.zeros(features.shape[1]), method="Nelder-Mead", options=options)
+    return np.asarray(found.x)
 
 
 @dataclass(frozen=True)

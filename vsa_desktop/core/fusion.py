@@ -38,6 +38,7 @@ from vsa_desktop.core.calibration import (
     LevelStats,
     as_array,
     as_scores,
+    fusion_features,
     log_probs,
     softmax_rows,
 )
@@ -203,7 +204,8 @@ def fuse(
     agree = agreement(text, vision, levels)
     probabilities: Scores | None = None
     if calibration is not None:
-        temperature = calibration.temperature(wt, agree.score, agree.same_label)
+        features = fusion_features(pt, pv, np.array([agree.score]), np.array([agree.same_label]))
+        temperature = float(calibration.temperatures(wt, features)[0])
         probabilities = as_scores(softmax_rows(log_probs(pooled) / temperature))
     scores = as_scores(pooled)
     label, p = top(probabilities or scores)
