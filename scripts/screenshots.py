@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     _settle()
     _save(window, args.out, "05-history")
     window.settings.vision_backend = "groq"
-    window.offline_action.setChecked(True)
+    window.actions.offline.setChecked(True)
     _analyze(window, HAPPY)
     _save(window, args.out, "04-offline-text-only")
     window.resize(1024, 640)

@@ -16,7 +16,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import GUI_MARKS, gui_guard, gui_settings  # noqa: F401
+from tests.gui_support import GUI_MARKS, gui_guard, gui_settings, wait_for  # noqa: F401
 from vsa_desktop.core import models
 from vsa_desktop.core.cancel import check
 from vsa_desktop.core.errors import ModelError
@@ -180,7 +180,7 @@ def test_lite_note_has_a_download_button_that_opens_the_dialog(qtbot, lite_windo
     button = win.result_view.download_button
     assert button.isVisible()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    dialog = win._download_dialog
+    dialog = win.models.download_dialog
     assert dialog is not None and dialog.isVisible() and dialog.model_id == DEFAULT_TEXT_MODEL
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
     assert "downloads are off" in dialog.outcome.text()  # HF_HUB_OFFLINE=1 in the tests
@@ -194,13 +194,13 @@ def test_status_bar_link_and_menu_action_open_the_dialog(qtbot, lite_window):
         win.start_warmup()
     assert win.status.lite_link.isVisible() and "download full" in win.status.lite_link.text()
     win.status.lite_link.linkActivated.emit("download")
-    first = win._download_dialog
+    first = win.models.download_dialog
     assert first is not None and first.isVisible()
     qtbot.waitUntil(lambda: not first.running, timeout=WAIT_MS)
     first.close()
-    assert win.download_model_action in win.menuBar().actions()[0].menu().actions()
-    win.download_model_action.trigger()
-    second = win._download_dialog
+    assert win.actions.download_model in win.menuBar().actions()[0].menu().actions()
+    win.actions.download_model.trigger()
+    second = win.models.download_dialog
     assert second is not None and second is not first and second.isVisible()
     qtbot.waitUntil(lambda: not second.running, timeout=WAIT_MS)
 
@@ -210,7 +210,7 @@ def test_a_finished_download_reloads_the_text_model(qtbot, lite_window, tiny_mod
     win.settings.text_model = str(tiny_model_dir)  # as if the settings named the new folder
     win.settings.text_runtime = "torch"  # no background conversion in this test
     with qtbot.waitSignal(win.warmup_finished, timeout=WAIT_MS) as blocker:
-        win.open_download_dialog()
+        win.models.open_download_dialog()
     assert blocker.args[0].text_model != "builtin:lite"
     assert not win.status.lite_link.isVisible()
 
@@ -221,18 +221,26 @@ def test_a_finished_download_reloads_the_text_model(qtbot, lite_window, tiny_mod
 def test_background_conversion_switches_the_text_model_to_onnx(qtbot, tiny_window):
     win = tiny_window
     percents: list[int] = []
-    win.model_tasks.conversion_progressed.connect(percents.append)
+    win.models.model_tasks.conversion_progressed.connect(percents.append)
+    warmups: list[object] = []
+    win.warmup_finished.connect(warmups.append)
     with qtbot.waitSignal(win.warmup_finished, timeout=WAIT_MS) as warm:
         win.start_warmup()
     assert warm.args[0].text_runtime == "torch"
-    assert win.model_tasks.converting
-    with qtbot.waitSignal(win.model_tasks.conversion_finished, timeout=WAIT_MS) as done:
+    assert win.models.model_tasks.converting
+    with wait_for(
+        qtbot,
+        win.models.model_tasks.conversion_finished,
+        fails=(win.models.model_tasks.conversion_failed,),
+    ) as done:
         pass
+    assert not win.models.model_tasks.converting  # cleared before conversion_finished is emitted
     assert done.args[0].startswith("onnx")
     assert percents == sorted(percents) and percents[-1] == 100
-    qtbot.waitUntil(lambda: "(onnx" in win.status.models.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(warmups) == 2, timeout=WAIT_MS)  # the ONNX copy loads
+    assert warmups[1].text_runtime.startswith("onnx")
+    assert "(onnx" in win.status.models.text()
     assert not win.status.background.isVisible()
-    assert not win.model_tasks.converting
     win.text_input.set_text("What a lovely surprise, thank you so much!")
     with qtbot.waitSignal(win.result_shown, timeout=WAIT_MS) as shown:
         win.analyze()
@@ -262,7 +270,11 @@ def test_analyses_run_while_the_conversion_is_held(qtbot, tiny_window, monkeypat
         assert shown.args[0].text.runtime == "torch"  # torch serves while ONNX is being made
     finally:
         release.set()
-    with qtbot.waitSignal(win.model_tasks.conversion_finished, timeout=WAIT_MS):
+    with wait_for(
+        qtbot,
+        win.models.model_tasks.conversion_finished,
+        fails=(win.models.model_tasks.conversion_failed,),
+    ):
         pass
 
 
@@ -272,7 +284,7 @@ def test_conversion_failure_is_a_status_note_not_a_dialog(qtbot, tiny_window, mo
 
     monkeypatch.setattr(convert, "ensure_onnx", failing)
     win = tiny_window
-    with qtbot.waitSignal(win.model_tasks.conversion_failed, timeout=WAIT_MS) as failed:
+    with qtbot.waitSignal(win.models.model_tasks.conversion_failed, timeout=WAIT_MS) as failed:
         win.start_warmup()
     assert "could not be exported" in failed.args[0]
     assert "not optimised" in win.status.background.text()
@@ -282,10 +294,10 @@ def test_conversion_failure_is_a_status_note_not_a_dialog(qtbot, tiny_window, mo
 
 def test_closing_the_window_stops_the_conversion(qtbot, tiny_window, vsa_home):
     win = tiny_window
-    with qtbot.waitSignal(win.model_tasks.conversion_started, timeout=WAIT_MS):
+    with qtbot.waitSignal(win.models.model_tasks.conversion_started, timeout=WAIT_MS):
         win.start_warmup()
     win.close()  # waits for the worker; gui_guard checks that no thread is left
-    assert win.model_tasks.shutdown()
+    assert win.models.model_tasks.shutdown()
     leftovers = (
         [p for p in convert.onnx_root().glob(".*tmp*")] if convert.onnx_root().exists() else []
     )
@@ -295,7 +307,7 @@ def test_closing_the_window_stops_the_conversion(qtbot, tiny_window, vsa_home):
 def test_no_conversion_for_the_lite_model(qtbot, lite_window):
     with qtbot.waitSignal(lite_window.warmup_finished, timeout=WAIT_MS):
         lite_window.start_warmup()
-    assert not lite_window.model_tasks.converting
+    assert not lite_window.models.model_tasks.converting
     assert not lite_window.status.background.isVisible()
 
 

@@ -10,6 +10,7 @@ channel ("text", "vision" or "fused"), in canonical emotion order; each bar's gi
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -39,6 +40,9 @@ STYLE: dict[str, dict[str, str]] = {
 }
 NO_SCORES = "No scores to show"
 NO_HISTORY = "No analyses yet"
+# Matplotlib is not thread-safe: threads that draw (the GUI's chart worker, an export worker)
+# hold this while they build or rasterise a figure.
+RENDER_LOCK = threading.RLock()
 
 
 def new_figure() -> Figure:
@@ -46,11 +50,21 @@ def new_figure() -> Figure:
     return Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
 
 
-def _prepare(figure: Figure | None) -> Figure:
+def _prepare(figure: Figure | None, margins: dict[str, float] | None = None) -> Figure:
+    """Clear ``figure`` (or make one); constrained layout, or fixed ``margins`` when given.
+
+    Fixed margins (``subplots_adjust`` fractions) skip the layout solver, which is most of
+    the cost of a redraw.
+    """
     if figure is None:
-        return new_figure()
-    figure.clear()
-    figure.set_layout_engine("constrained")
+        figure = new_figure()
+    else:
+        figure.clear()
+    if margins is None:
+        figure.set_layout_engine("constrained")
+    else:
+        figure.set_layout_engine(None)
+        figure.subplots_adjust(**margins)
     return figure
 
 
@@ -70,17 +84,22 @@ def channels(result: AnalysisResult) -> list[tuple[str, dict[str, float]]]:
     return found
 
 
-def result_figure(result: AnalysisResult, figure: Figure | None = None) -> Figure:
+def result_figure(
+    result: AnalysisResult,
+    figure: Figure | None = None,
+    margins: dict[str, float] | None = None,
+) -> Figure:
     """Draw the seven scores of each present channel as grouped bars.
 
     Args:
         result: the analysis to draw.
         figure: a figure to clear and redraw into (the GUI canvas's); a new one when None.
+        margins: fixed ``subplots_adjust`` fractions instead of the constrained layout.
 
     Returns:
         The figure, with one axes whose ``containers`` are labelled by channel.
     """
-    figure = _prepare(figure)
+    figure = _prepare(figure, margins)
     ax = figure.add_subplot()
     present = channels(result)
     if not present:

@@ -7,6 +7,7 @@ GUI thread, so no QObject is ever deleted from a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 import weakref
@@ -29,12 +30,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_MS = 15_000
-_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+_runners: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
 
 
-def live_pools() -> list[QThreadPool]:
-    """Every worker pool made by this module that still exists (tests check they are idle)."""
-    return list(_pools)
+def live_runners() -> list[TaskRunner]:
+    """Every task runner made by this module whose Qt object still exists (for the tests)."""
+    alive = []
+    for runner in list(_runners):
+        try:
+            runner.objectName()  # raises RuntimeError once the C++ object is deleted
+        except RuntimeError:
+            _runners.discard(runner)
+            continue
+        alive.append(runner)
+    return alive
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -114,7 +123,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
-        _pools.add(self._pool)
+        _runners.add(self)
         self._next_id = 0
         self._live: dict[int, tuple[TaskSignals, CancelToken]] = {}
 
@@ -135,7 +144,9 @@ class TaskRunner(QObject):
         """
         self._next_id += 1
         task_id = self._next_id
-        signals = TaskSignals()
+        # Parented: when the worker drops its reference (on the pool thread), the wrapper's
+        # end never deletes the C++ object there; it is deleted on the GUI thread after ``ended``.
+        signals = TaskSignals(self)
         token = CancelToken()
         self._live[task_id] = (signals, token)
         signals.ended.connect(self._on_task_ended)
@@ -153,18 +164,29 @@ class TaskRunner(QObject):
     @property
     def busy(self) -> bool:
         """True while any task is queued or running."""
-        return bool(self._live) or self._pool.activeThreadCount() > 0
+        return bool(self._live) or self.active_threads() > 0
+
+    def active_threads(self) -> int:
+        """Pool threads running a task now (0 once the pool itself is gone)."""
+        try:
+            return self._pool.activeThreadCount()
+        except RuntimeError:  # the pool was deleted with its parent: nothing can run
+            return 0
 
     def cancel_all(self) -> None:
         """Set every live task's cancel token and drop queued tasks."""
-        self._pool.clear()
         for _, token in self._live.values():
             token.cancel()
+        with contextlib.suppress(RuntimeError):  # the pool may be gone with its parent
+            self._pool.clear()
 
     def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
         """Cancel everything and wait for the threads; True when they all stopped in time."""
         self.cancel_all()
-        done = self._pool.waitForDone(wait_ms)
+        try:
+            done = self._pool.waitForDone(wait_ms)
+        except RuntimeError:
+            return True
         if not done:
             log.warning("background tasks still running after %d ms", wait_ms)
         return done
