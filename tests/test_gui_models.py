@@ -27,6 +27,7 @@ from vsa_desktop.gui.download_dialog import ByteProgress, ModelDownloadDialog, m
 from vsa_desktop.gui.main_window import MainWindow
 from vsa_desktop.gui.model_tasks import wants_conversion
 from vsa_desktop.gui.warmup import ActiveModels
+from vsa_desktop.gui.wording import ENV_OFFLINE_DOWNLOAD
 from vsa_desktop.gui.workers import TaskRunner
 
 pytestmark = GUI_MARKS
@@ -96,7 +97,9 @@ def test_offline_download_says_downloads_are_off(qtbot, runner):
     downloaded: list[str] = []
     dialog.model_downloaded.connect(downloaded.append)
     run_dialog(qtbot, dialog)
-    assert "downloads are off" in dialog.outcome.text() and MISSING in dialog.outcome.text()
+    # HF_HUB_OFFLINE=1 in the tests: the environment, not the toolbar, keeps the app offline
+    assert dialog.outcome.text() == ENV_OFFLINE_DOWNLOAD and MISSING in dialog.title.text()
+    assert "`" not in dialog.outcome.text() and "--" not in dialog.outcome.text()
     assert dialog.isVisible() and dialog.outcome.isVisible() and not dialog.bar.isVisible()
     assert dialog.cancel_button.text() == "Close" and downloaded == []
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
@@ -111,6 +114,8 @@ def test_unreachable_hub_says_so_in_the_dialog(qtbot, runner, monkeypatch):
     assert time.perf_counter() - started < 30
     assert "could not be reached" in dialog.outcome.text()
     assert "Traceback" not in dialog.outcome.text() and dialog.path == ""
+    assert "--text-model" not in dialog.outcome.text()  # the window's words, not the CLI's
+    assert "text model in Settings" in dialog.outcome.text()
 
 
 def test_a_local_model_folder_downloads_at_once(qtbot, runner, tiny_model_dir: Path):
@@ -183,7 +188,7 @@ def test_lite_note_has_a_download_button_that_opens_the_dialog(qtbot, lite_windo
     dialog = win.models.download_dialog
     assert dialog is not None and dialog.isVisible() and dialog.model_id == DEFAULT_TEXT_MODEL
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
-    assert "downloads are off" in dialog.outcome.text()  # HF_HUB_OFFLINE=1 in the tests
+    assert dialog.outcome.text() == ENV_OFFLINE_DOWNLOAD  # HF_HUB_OFFLINE=1 in the tests
     win.result_view.show_result(None)
     assert not button.isVisible()
 

@@ -31,6 +31,7 @@ from vsa_desktop.gui.history_model import HistoryModel
 log = logging.getLogger(__name__)
 
 ALL_LABELS = "All emotions"
+INPUT_MIN_PX = 80  # the Input column never gets narrower than this
 SEARCH_SETTLE_MS = 200  # search as you type, once the typing pauses
 
 
@@ -94,10 +95,14 @@ class HistoryPanel(QWidget):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        digits = self.fontMetrics().horizontalAdvance("2026-12-31 ")
-        header.resizeSection(0, 40 + 12 + digits)
-        header.resizeSection(1, self.fontMetrics().horizontalAdvance("surprise 100 %  "))
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        when = 40 + 12 + self.fontMetrics().horizontalAdvance("2026-12-31 ")
+        reading = self.fontMetrics().horizontalAdvance("surprise 100 %  ")
+        header.resizeSection(0, when)
+        header.resizeSection(1, reading)
+        header.setMinimumSectionSize(min(40, header.minimumSectionSize()))
+        frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(when + reading + INPUT_MIN_PX + frame)
         self.delete_button = QPushButton("Delete", self)
         self.delete_button.setAccessibleName("Delete selected history entries")
         self.undo_button = QPushButton("Undo delete", self)
