@@ -269,7 +269,7 @@ def test_history_rows_show_image_and_text_without_sideways_scrolling(qtbot, wind
 def test_first_window_fits_the_screen_with_its_frame(screen, panel):
     available = QRect(0, panel, screen[0], screen[1] - panel)
     rect = first_window_rect(available)
-    frame = rect.adjusted(-FRAME_ALLOWANCE[0] // 2, -(FRAME_ALLOWANCE[1] - 8), 8, 8)
+    frame = rect.adjusted(0, 0, FRAME_ALLOWANCE[0], FRAME_ALLOWANCE[1])  # top-left is the frame's
     assert available.contains(frame), (rect, available)
     assert rect.width() <= 1280 and rect.height() <= 800
     if screen == (1920, 1080):
@@ -280,5 +280,5 @@ def test_first_window_fits_the_screen_with_its_frame(screen, panel):
 
 def test_first_window_opens_inside_the_available_screen(qtbot, window):
     available = window.screen().availableGeometry()
-    assert available.contains(window.geometry())
+    assert available.contains(window.frameGeometry())
     assert window.width() <= available.width() and window.height() <= available.height()

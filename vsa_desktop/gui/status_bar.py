@@ -28,7 +28,8 @@ class ElidedLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Preferred: as wide as its text when there is room, down to MIN_TEXT_PX when not.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     def setText(self, text: str) -> None:
         super().setText(text)
@@ -82,10 +83,10 @@ class StatusBar(QStatusBar):
         self.background.hide()
         # Everything is a normal (not permanent) widget with a stretch, so the bar shares its
         # width out and nothing is drawn over anything else at any window width.
-        self.addWidget(self.models, 3)
+        self.addWidget(self.models, 0)
         self.addWidget(self.lite_link, 0)
-        self.addWidget(self.background, 2)
-        self.addWidget(self.activity, 2)
+        self.addWidget(self.background, 0)
+        self.addWidget(self.activity, 1)  # takes what is left, so the link stays by the models
         self.addWidget(self.progress, 0)
         self.addWidget(self.network, 0)
         self._offline = False

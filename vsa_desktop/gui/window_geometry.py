@@ -19,15 +19,16 @@ def ui_state() -> QSettings:
 
 
 def first_window_rect(available: QRect) -> QRect:
-    """Where the first window goes: 1280x800 when that fits with its frame, else smaller.
+    """The first window: its size (1280x800, or less to fit) and its frame's top-left corner.
 
-    ``available`` is the screen without panels and docks; the frame (title bar, borders) is
-    not known before the window is shown, so room is left for it.
+    ``available`` is the screen without panels and docks. The frame (title bar, borders) is
+    not known before the window is shown, so room is left for it; the position is where the
+    frame goes (``QWidget.move``), centred.
     """
     width = min(PREFERRED_SIZE[0], available.width() - FRAME_ALLOWANCE[0])
     height = min(PREFERRED_SIZE[1], available.height() - FRAME_ALLOWANCE[1])
-    left = available.left() + (available.width() - width) // 2
-    top = available.top() + max(FRAME_ALLOWANCE[1] - 8, (available.height() - height) // 2)
+    left = available.left() + (available.width() - width - FRAME_ALLOWANCE[0]) // 2
+    top = available.top() + (available.height() - height - FRAME_ALLOWANCE[1]) // 2
     return QRect(left, top, width, height)
 
 
@@ -37,7 +38,9 @@ def restore(window: QMainWindow, splitter: QSplitter, dock: QDockWidget) -> None
     geometry, window_state = state.value("geometry"), state.value("windowState")
     if geometry is None or not window.restoreGeometry(geometry):
         screen = window.screen() or QGuiApplication.primaryScreen()
-        window.setGeometry(first_window_rect(screen.availableGeometry()))
+        rect = first_window_rect(screen.availableGeometry())
+        window.resize(rect.size())
+        window.move(rect.topLeft())  # the frame's corner, title bar included
     if window_state is not None:
         window.restoreState(window_state)
     sizes = state.value("splitter")
