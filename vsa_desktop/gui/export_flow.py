@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from vsa_desktop.core.errors import VsaError
+from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.gui.export_dialog import ExportDialog, default_base_name
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
@@ -69,12 +70,14 @@ class ExportFlow(QObject):
     def export(self, path: Path, results: list[AnalysisResult]) -> None:
         """Write ``results`` to ``path`` (format from the suffix) on a worker thread."""
         results = list(results)
+        store = self._window.history
         self._window.status.show_activity(f"Exporting {path.name}…")
 
         def call(token: object, progress: object) -> str:
             from vsa_desktop.core.export import export_results
 
-            return str(export_results(results, path, overwrite=True))
+            thumbnails = _thumbnails(store, results) if path.suffix.lower() != ".csv" else {}
+            return str(export_results(results, path, overwrite=True, thumbnails=thumbnails))
 
         self._runner.run(call, self._connect)
 
@@ -94,3 +97,18 @@ class ExportFlow(QObject):
         self._window.status.show_activity("Export failed")
         self._window.result_view.message_bar.show_message(message, "error")
         self.export_failed.emit(message)
+
+
+def _thumbnails(store: HistoryStore | None, results: list[AnalysisResult]) -> dict[str, bytes]:
+    """Worker: the history's thumbnails of ``results``, for the export captions."""
+    found: dict[str, bytes] = {}
+    if store is None:
+        return found
+    for result in results:
+        try:
+            data = store.thumbnail(result.id)
+        except VsaError:
+            continue
+        if data:
+            found[result.id] = data
+    return found
