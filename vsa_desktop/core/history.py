@@ -98,8 +98,56 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+# Casefolded like the scan search (ß finds ss); vsa_fold is registered on every connection
+# that writes (``HistoryStore._open``).
+_FTS_BODY = "vsa_fold(json_extract({row}.result_json, '$.input.text'))"
+_FTS_NAME = "vsa_fold({row}.image_name)"
+FTS_MIN_CHARS = 3  # the trigram index finds substrings of 3 characters and more
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """A trigram full-text index of the input text and image name, kept by triggers.
+
+    Search as you type then reads the index instead of every row's JSON. Without FTS5 in
+    this SQLite build nothing is created and search scans, as before.
+    """
+    try:
+        conn.execute(
+            "CREATE VIRTUAL TABLE analyses_fts USING fts5(body, image_name, tokenize='trigram')"
+        )
+    except sqlite3.OperationalError as exc:  # no fts5 module, or no trigram tokenizer
+        log.warning("history search index not available: %s", exc)
+        return
+    conn.execute(
+        "INSERT INTO analyses_fts(rowid, body, image_name) "
+        f"SELECT rowid, {_FTS_BODY.format(row='analyses')}, {_FTS_NAME.format(row='analyses')} "
+        "FROM analyses"
+    )
+    new_body, new_name = _FTS_BODY.format(row="new"), _FTS_NAME.format(row="new")
+    triggers = (
+        "CREATE TRIGGER analyses_fts_replaced BEFORE INSERT ON analyses BEGIN "
+        "DELETE FROM analyses_fts WHERE rowid IN (SELECT rowid FROM analyses WHERE id = new.id); "
+        "END",
+        "CREATE TRIGGER analyses_fts_inserted AFTER INSERT ON analyses BEGIN "
+        "INSERT INTO analyses_fts(rowid, body, image_name) "
+        f"VALUES (new.rowid, {new_body}, {new_name}); END",
+        "CREATE TRIGGER analyses_fts_deleted AFTER DELETE ON analyses BEGIN "
+        "DELETE FROM analyses_fts WHERE rowid = old.rowid; END",
+        "CREATE TRIGGER analyses_fts_updated AFTER UPDATE OF result_json, image_name "
+        f"ON analyses BEGIN UPDATE analyses_fts SET body = {new_body}, "
+        f"image_name = {new_name} WHERE rowid = old.rowid; END",
+    )
+    for trigger in triggers:  # one by one: executescript would commit the migration
+        conn.execute(trigger)
+
+
+def _has_fts(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'analyses_fts'").fetchone()
+    return row is not None
+
+
 # MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2, _migrate_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The columns of schema v1, which every version has (what a rescue copies).
@@ -172,6 +220,7 @@ class HistoryStore:
         self.read_only_reason: str | None = None
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open_or_recover()
+        self._fts = _has_fts(self._conn)
 
     # ----------------------------------------------------------------- opening
 
@@ -468,7 +517,7 @@ class HistoryStore:
         Raises:
             InputError: for an unknown label, an unreadable time or a negative page.
         """
-        where, params = _filters(text_contains, label, since, until)
+        where, params = _filters(text_contains, label, since, until, self._fts)
         if limit < 0 or offset < 0:
             raise InputError("The page size and offset must not be negative.")
         sql = (
@@ -487,7 +536,7 @@ class HistoryStore:
         until: datetime | date | str | None = None,
     ) -> int:
         """Number of analyses ``search`` would find with the same filters (for paging)."""
-        where, params = _filters(text_contains, label, since, until)
+        where, params = _filters(text_contains, label, since, until, self._fts)
         with self._cursor() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM analyses {where}", params).fetchone()[0])
 
@@ -554,10 +603,15 @@ def _filters(
     label: str | None,
     since: datetime | date | str | None,
     until: datetime | date | str | None,
+    fts: bool = False,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    if text_contains:
+    folded = _fold(text_contains) or ""
+    if fts and len(folded) >= FTS_MIN_CHARS:
+        clauses.append("rowid IN (SELECT rowid FROM analyses_fts WHERE analyses_fts MATCH ?)")
+        params.append('"' + folded.replace('"', '""') + '"')  # one phrase, no query syntax
+    elif text_contains:
         clauses.append(
             "(instr(vsa_fold(json_extract(result_json, '$.input.text')), ?) > 0 "
             "OR instr(vsa_fold(image_name), ?) > 0)"
