@@ -152,6 +152,13 @@ def wait_for(
     assert not failed, f"the task failed instead: {failed[0]}"
 
 
+def history_ready(qtbot: Any, window: Any) -> None:
+    """Wait until the window's history is open and its first page is on screen."""
+    qtbot.waitUntil(
+        lambda: window.history_box.ready and not window.history_panel.busy, timeout=WAIT_MS
+    )
+
+
 @pytest.fixture
 def gui_settings(tiny_model_dir: Path) -> Settings:
     """Settings for a window: the tiny text model, the local face model, no first-run notice."""

@@ -20,6 +20,7 @@ from tests.gui_support import (  # noqa: F401
     WAIT_MS,
     gui_guard,
     gui_settings,
+    history_ready,
     wait_for,
 )
 from tests.test_gui_main_window import drop_and_wait, drop_file
@@ -42,6 +43,7 @@ def window(qtbot, gui_guard: None, gui_settings: Settings) -> Iterator[MainWindo
     win = MainWindow(gui_settings)
     qtbot.addWidget(win)
     win.show()
+    history_ready(qtbot, win)
     win.activateWindow()
     qtbot.waitActive(win)
     yield win
@@ -282,3 +284,79 @@ def test_first_window_opens_inside_the_available_screen(qtbot, window):
     available = window.screen().availableGeometry()
     assert available.contains(window.frameGeometry())
     assert window.width() <= available.width() and window.height() <= available.height()
+
+
+# ------------------------------------------------------------------ 14: a big history opens aside
+
+
+def test_history_opens_off_the_gui_thread_and_keeps_an_early_result(
+    qtbot, gui_guard, gui_settings, monkeypatch
+):
+    import threading
+
+    from vsa_desktop.gui import history_opener
+
+    gate, threads = threading.Event(), []
+    real = history_opener.open_history
+
+    def slow_open(settings):
+        threads.append(threading.get_ident())
+        assert gate.wait(60), "never released"
+        return real(settings)
+
+    monkeypatch.setattr(history_opener, "open_history", slow_open)
+    win = MainWindow(gui_settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: bool(threads))
+    assert win.history is None and threads[0] != threading.get_ident()
+    win.text_input.set_text("An analysis before the history is open")
+    shown: list[AnalysisResult] = []
+    win.result_shown.connect(shown.append)
+    win.analyze()
+    qtbot.wait(300)
+    gate.set()
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    history_ready(qtbot, win)
+    assert win.history is not None and win.history.count() == 1
+    assert win.history_panel.model.entry(0).id == shown[0].id
+    win.close()
+
+
+def test_no_step_reads_files_or_the_history_on_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    """Decode, history pages, history writes and exports each run on a worker thread."""
+    import threading
+
+    from vsa_desktop.core import export
+    from vsa_desktop.gui import history_model, image_intake
+
+    gui = threading.get_ident()
+    seen: dict[str, list[int]] = {"decode": [], "page": [], "export": []}
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            seen[name].append(threading.get_ident())
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(image_intake, "load_image", spy("decode", image_intake.load_image))
+    monkeypatch.setattr(history_model, "read_page", spy("page", history_model.read_page))
+    monkeypatch.setattr(export, "export_results", spy("export", export.export_results))
+    searches: list[int] = []
+    store = window.history
+    monkeypatch.setattr(store, "search", spy("page", store.search))
+    monkeypatch.setattr(store, "count_matching", lambda *a, **k: searches.append(1) or 0)
+
+    drop_and_wait(qtbot, window.drop_zone, ASTRONAUT)
+    window.text_input.set_text("A day at the beach")
+    result = analyze_and_wait(qtbot, window)
+    assert window.history_panel.model.entry(0).id == result.id  # the new row, no reload
+    assert searches == [] and seen["page"] == []
+    window.history_panel.search.setText("beach")
+    qtbot.waitUntil(lambda: not window.history_panel.busy)
+    exports = window.exports
+    with wait_for(qtbot, exports.export_finished, fails=(exports.export_failed,)):
+        exports.export(tmp_path / "r.pdf", [result])
+    assert seen["decode"] and seen["page"] and seen["export"]
+    assert gui not in seen["decode"] + seen["page"] + seen["export"]

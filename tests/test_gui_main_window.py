@@ -23,6 +23,7 @@ from tests.gui_support import (  # noqa: F401
     GUI_MARKS,
     gui_guard,
     gui_settings,
+    history_ready,
     wait_for,
 )
 from vsa_desktop.core import pipeline, verdict
@@ -30,7 +31,8 @@ from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings
 from vsa_desktop.core.taxonomy import EMOTIONS
-from vsa_desktop.gui.main_window import MainWindow, ui_state
+from vsa_desktop.gui.main_window import MainWindow
+from vsa_desktop.gui.window_geometry import ui_state
 
 pytestmark = GUI_MARKS
 WAIT_MS = 120_000
@@ -41,6 +43,7 @@ def window(qtbot, gui_guard: None, gui_settings: Settings) -> Iterator[MainWindo
     win = MainWindow(gui_settings)
     qtbot.addWidget(win)
     win.show()
+    history_ready(qtbot, win)
     yield win
     win.close()
 

@@ -223,8 +223,9 @@ class ChartView(QWidget):
         palette = self.palette()
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
         if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(QRectF(self.rect()), self._image)  # stretched until re-rendered
+            # Same size: a plain copy. Resized: a fast (unsmoothed) stretch until the worker
+            # has drawn the new size; smoothing a full-width chart costs the GUI thread ~20 ms.
+            painter.drawImage(QRectF(self.rect()), self._image)
         elif self.result is None:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap

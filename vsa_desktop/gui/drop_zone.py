@@ -75,7 +75,7 @@ class DropZone(QFrame):
         self.setToolTip(PROMPT)
         self._loaded: LoadedImage | None = None
         self._source: str | Path | bytes | None = None
-        self._pixmap: QPixmap | None = None
+        self._pixmap: QImage | None = None  # the screen preview (at most PREVIEW_SIDE)
         self._faces: tuple[Face, ...] = ()
         self._message = ""
         self._dragging = False
@@ -181,7 +181,7 @@ class DropZone(QFrame):
         self._token = None
         loaded, preview, source = value
         self._loaded, self._source, self._faces = loaded, source, ()
-        self._pixmap = QPixmap.fromImage(preview)
+        self._pixmap = preview
         self._scaled = None
         self._set_message("")
         self.setAccessibleDescription(f"Image: {loaded.info.name}")
@@ -291,11 +291,12 @@ class DropZone(QFrame):
         assert self._pixmap is not None
         size = target.size().toSize()
         if self._scaled is None or self._scaled.size() != size:
-            self._scaled = self._pixmap.scaled(
+            scaled = self._pixmap.scaled(
                 size,
                 Qt.AspectRatioMode.IgnoreAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
+            self._scaled = QPixmap.fromImage(scaled)
         return self._scaled
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:

@@ -130,5 +130,5 @@ def input_text(entry: HistoryEntry) -> str:
     text = " ".join(entry.excerpt.split())
     quoted = f"“{text}”" if text else ""
     if entry.image_name:
-        return f"🖼 {entry.image_name}\n{quoted}" if quoted else f"🖼 {entry.image_name}"
+        return f"{entry.image_name}\n{quoted}" if quoted else entry.image_name
     return quoted or "—"

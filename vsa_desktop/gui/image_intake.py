@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.imaging import LoadedImage, load_image
 
-PREVIEW_SIDE = 1600  # longest side of the picture kept for the screen (the analysis uses all)
+PREVIEW_SIDE = 1024  # longest side of the picture kept for the screen (the analysis uses all)
 
 
 def pil_to_qimage(pixels: object, max_side: int = 0) -> QImage:

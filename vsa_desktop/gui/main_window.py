@@ -21,13 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.pipeline import AnalysisRequest
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
 from vsa_desktop.gui.about_dialog import AboutDialog
 from vsa_desktop.gui.export_flow import ExportFlow
 from vsa_desktop.gui.first_run import FirstRunNotice
-from vsa_desktop.gui.history_panel import HistoryPanel, open_history
+from vsa_desktop.gui.history_opener import HistoryOpener
+from vsa_desktop.gui.history_panel import HistoryPanel
 from vsa_desktop.gui.input_column import InputColumn
 from vsa_desktop.gui.model_wiring import ModelWiring
 from vsa_desktop.gui.result_area import ResultArea
@@ -35,12 +37,10 @@ from vsa_desktop.gui.result_view import ResultView
 from vsa_desktop.gui.settings_dialog import SettingsDialog
 from vsa_desktop.gui.status_bar import StatusBar
 from vsa_desktop.gui.window_actions import WindowActions
-from vsa_desktop.gui.window_geometry import restore, save, ui_state
+from vsa_desktop.gui.window_geometry import restore, save
 from vsa_desktop.gui.workers import AnalysisController, HistoryTarget, TaskRunner
 
 log = logging.getLogger(__name__)
-
-__all__ = ["MainWindow", "open_history", "ui_state"]
 
 
 class MainWindow(QMainWindow):
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("VSA Desktop")
         self.setObjectName("mainWindow")
         self.settings = settings if settings is not None else load_settings()
-        self.history, history_problem = open_history(self.settings)
+        self.history: HistoryStore | None = None
         self.controller = AnalysisController(self)
         self.tasks = TaskRunner(self)
         self._analyze_when_loaded = False
@@ -70,11 +70,11 @@ class MainWindow(QMainWindow):
         self.actions = WindowActions(self, self.history_dock, self.settings.effective_offline())
         self.models = ModelWiring(self)
         self.exports = ExportFlow(self, self.tasks)
+        self.opener = HistoryOpener(self.tasks, self)
         self._wire()
         restore(self, self.splitter, self.history_dock)
         self._on_offline_changed()
-        if history_problem:
-            self.result_view.message_bar.show_message(history_problem, "warning")
+        self.history_box = self.opener.open(self.settings)  # a big file takes seconds
         self.text_input.editor.setFocus()  # type right away; the drop zone is one Tab back
 
     # ------------------------------------------------------------------ layout
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
             self.inputs.cancel_button,
         )
         self.result_view = ResultView(self)
-        self.history_panel = HistoryPanel(self.history, self)
+        self.history_panel = HistoryPanel(None, self)
         self.first_run = FirstRunNotice()
         self.first_run.setVisible(not self.settings.first_run_notice_dismissed)
         self.status = StatusBar(self)
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.history_panel.selection_changed.connect(self._on_history_selection_changed)
         self.history_panel.history_failed.connect(self._on_history_failed)
         self.first_run.dismissed.connect(self._on_first_run_dismissed)
+        self.opener.history_opened.connect(self._on_opener_history_opened)
 
     # ------------------------------------------------------------------ parts elsewhere
 
@@ -188,9 +189,9 @@ class MainWindow(QMainWindow):
         self._analyze_when_loaded = False
         loaded = self.drop_zone.loaded
         target = None
-        if self.history is not None:
+        if self.history is not None or not self.history_box.ready:
             target = HistoryTarget(
-                self.history, loaded.pixels if loaded else None, self.settings.keep_thumbnails
+                self.history_box, loaded.pixels if loaded else None, self.settings.keep_thumbnails
             )
         return self.controller.submit(self.build_request(), target)
 
@@ -263,6 +264,12 @@ class MainWindow(QMainWindow):
             self.status.end_progress("")
         self.result_view.message_bar.show_message(message, "error")
 
+    def _on_opener_history_opened(self, store: HistoryStore | None, problem: str) -> None:
+        self.history = store
+        self.history_panel.set_store(store)
+        if problem:
+            self.result_view.message_bar.show_message(problem, "warning")
+
     def _on_history_entry_selected(self, result: AnalysisResult) -> None:
         self.show_result(result, origin="From history")
 
@@ -301,11 +308,10 @@ class MainWindow(QMainWindow):
         self.settings = settings
         if settings.history_path != old.history_path:
             if self.history is not None:
+                self.history_panel.set_store(None)
                 self.history.close()
-            self.history, problem = open_history(settings)
-            self.history_panel.set_store(self.history)
-            if problem:
-                self.result_view.message_bar.show_message(problem, "warning")
+                self.history = None
+            self.history_box = self.opener.open(settings)
         self.start_warmup()
 
     def save_settings(self) -> None:
@@ -319,25 +325,22 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ UI state / closing
 
-    def save_ui_state(self) -> None:
-        """Remember geometry, dock and splitter sizes."""
-        save(self, self.splitter)
-
     def shutdown(self) -> None:
         """Cancel the work, wait for the worker threads, close the history. Safe to repeat."""
         if self._shut_down:
             return
         self._shut_down = True
+        self.opener.close()
         self.controller.shutdown()
         self.models.shutdown()
         self.drop_zone.shutdown()
         self.result_view.shutdown()
         self.tasks.shutdown()
         self.history_panel.shutdown()
-        if self.history is not None:
-            self.history.close()
+        for store in {self.history, self.history_box.store} - {None}:
+            store.close()  # type: ignore[union-attr]
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.save_ui_state()
+        save(self, self.splitter)  # geometry, docks, splitter: kept apart from preferences
         self.shutdown()
         super().closeEvent(event)

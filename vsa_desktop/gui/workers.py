@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
+import threading
 import traceback
 import weakref
 from collections.abc import Callable
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_MS = 15_000
+# A worker running Python holds the GIL for up to the switch interval (5 ms by default) each
+# time the GUI thread needs it, and painting a list calls Python (``data()``) hundreds of
+# times: 1 ms keeps those hand-overs short while workers run.
+GUI_SWITCH_INTERVAL_S = 0.001
 _runners: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
 
 
@@ -121,6 +127,8 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
+        if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         _runners.add(self)
@@ -192,11 +200,41 @@ class TaskRunner(QObject):
         return done
 
 
+class HistoryBox:
+    """A history store that is being opened on a worker thread.
+
+    Opening checks the whole file (seconds for a big history), so the window opens it in
+    the background; an analysis that finishes first waits for it in its own worker.
+    """
+
+    OPEN_WAIT_S = 120.0
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self.store: HistoryStore | None = None
+        self.problem = ""
+
+    def fill(self, store: HistoryStore | None, problem: str) -> None:
+        """The opening ended (``store`` None: it could not be opened, ``problem`` says why)."""
+        self.store, self.problem = store, problem
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """True once the opening has ended."""
+        return self._ready.is_set()
+
+    def wait(self, timeout: float = OPEN_WAIT_S) -> HistoryStore | None:
+        """Worker threads only: the store once it is open (None when it could not be)."""
+        self._ready.wait(timeout)
+        return self.store
+
+
 @dataclass(frozen=True)
 class HistoryTarget:
     """Where (and how) a finished analysis is recorded, in the worker."""
 
-    store: HistoryStore
+    store: HistoryStore | HistoryBox
     thumbnail_source: PILImage.Image | None = None
     keep_thumbnail: bool = True
 
@@ -218,8 +256,13 @@ def analysis_call(
         result = analyze(request, cancel=token, progress=progress)
         if token.cancelled or history is None:
             return result, ""
+        store = history.store
+        if isinstance(store, HistoryBox):
+            store = store.wait()
+            if store is None:
+                return result, ""  # no history file: the window said why when it opened
         try:
-            history.store.add(result, history.thumbnail_source, history.keep_thumbnail)
+            store.add(result, history.thumbnail_source, history.keep_thumbnail)
         except HistoryError as exc:
             log.warning("history write failed: %s (%s)", exc.message, exc.detail)
             return result, exc.message
