@@ -277,6 +277,10 @@ def test_chart_is_rendered_off_the_gui_thread_latest_result_wins(qtbot, gui_guar
     assert heights["text"] == pytest.approx([second.text.shown_scores[e] for e in EMOTIONS])
     assert heights["vision"] == pytest.approx([second.vision.shown_scores[e] for e in EMOTIONS])
     assert heights["fused"] == pytest.approx([second.fusion.shown_scores[e] for e in EMOTIONS])
+    view.show()
+    view.resize(420, 300)  # resized while (or after) drawing: drawn again at the new size
+    qtbot.waitUntil(lambda: not view.rendering, timeout=30_000)
+    assert (view._image.width(), view._image.height()) == (420, 300)
     with qtbot.waitSignal(view.chart_drawn) as blocker:
         view.show_result(None)
     assert blocker.args == [None] and view.figure is None and view.bar_heights() == {}

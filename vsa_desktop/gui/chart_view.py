@@ -153,8 +153,8 @@ class ChartView(QWidget):
 
     @property
     def rendering(self) -> bool:
-        """True while a render is queued or running."""
-        return self._token is not None
+        """True while a render is due (after a resize), queued or running."""
+        return self._token is not None or self._settle.isActive()
 
     def shutdown(self) -> None:
         """Stop rendering and wait for the worker."""
@@ -201,6 +201,8 @@ class ChartView(QWidget):
         self._image, self.figure = rendered.image, rendered.figure
         self.render_thread = rendered.thread
         self.update()
+        if not self._fits():
+            self._settle.start()  # the view was resized while this was being drawn
         self.chart_drawn.emit(self.result)
 
     def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
@@ -212,8 +214,17 @@ class ChartView(QWidget):
         self.update()
         self.chart_drawn.emit(self.result)
 
+    def _fits(self) -> bool:
+        """True when the image on screen was drawn for the view's current size."""
+        if self._image is None:
+            return False
+        ratio = self._image.devicePixelRatio()
+        drawn = (round(self._image.width() / ratio), round(self._image.height() / ratio))
+        spec = self._spec()
+        return abs(drawn[0] - spec.width) <= 1 and abs(drawn[1] - spec.height) <= 1
+
     def _on_settle_timeout(self) -> None:
-        if self.result is not None and self._image is not None:
+        if self.result is not None and self._token is None and not self._fits():
             self._render()
 
     # ------------------------------------------------------------------ events
@@ -234,7 +245,7 @@ class ChartView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.result is not None and self._image is not None:
+        if self.result is not None:
             self._settle.start()  # re-render once the size stops changing
 
     def hideEvent(self, event: QHideEvent) -> None:
