@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from typing import TYPE_CHECKING
@@ -133,4 +134,5 @@ class ModelWiring(QObject):
         """Stop the conversion and close the download dialog's work."""
         self.model_tasks.shutdown()
         if self.download_dialog is not None:
-            self.download_dialog.done(0)
+            with contextlib.suppress(RuntimeError):  # already deleted with the window
+                self.download_dialog.done(0)

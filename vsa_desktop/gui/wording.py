@@ -7,6 +7,7 @@ Core errors and warnings are shared with the command line, so some of them say "
 
 from __future__ import annotations
 
+import os
 import re
 
 from vsa_desktop.core.pipeline import LITE_NOTE
@@ -61,8 +62,6 @@ def for_gui(message: str) -> str:
 
 def env_forces_offline() -> bool:
     """True when the environment (not the toolbar switch) keeps the app offline."""
-    import os
-
     return any(
         os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
         for name in ("VSA_OFFLINE", "HF_HUB_OFFLINE")
