@@ -144,7 +144,7 @@ def _panel_idle(panel: object) -> bool:
 
 def _history_open(window: object) -> bool:
     box = getattr(window, "history_box", None)  # older windows opened it while being built
-    return box is None or box.ready
+    return box is None or (box.ready and window.history is box.store)  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------- (a) steps

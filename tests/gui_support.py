@@ -154,9 +154,12 @@ def wait_for(
 
 def history_ready(qtbot: Any, window: Any) -> None:
     """Wait until the window's history is open and its first page is on screen."""
-    qtbot.waitUntil(
-        lambda: window.history_box.ready and not window.history_panel.busy, timeout=WAIT_MS
-    )
+    box = window.history_box  # ready in the worker; the window takes the store a moment later
+
+    def ready() -> bool:
+        return box.ready and window.history is box.store and not window.history_panel.busy
+
+    qtbot.waitUntil(ready, timeout=WAIT_MS)
 
 
 @pytest.fixture
