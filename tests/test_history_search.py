@@ -66,13 +66,36 @@ def test_search_reads_the_index_not_every_row(tmp_path: Path):
         assert "analyses_fts" in plan and "VIRTUAL TABLE" in plan
 
 
+def test_adding_writes_no_index_the_next_search_indexes_and_scans_the_rest(tmp_path: Path):
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        ids = fill(store)
+
+        def indexed() -> int:
+            with store._cursor() as conn:
+                return int(conn.execute("SELECT COUNT(*) FROM analyses_fts").fetchone()[0])
+
+        assert indexed() == 0  # adding a result costs no index writes (small, full disks)
+        assert [e.id for e in store.search("beach")] == [ids[1]]
+        assert indexed() == len(TEXTS)
+        late = make_result({"sad": 1}, text="another beach day")
+        store.add(late)
+        store.read_only_reason = "pretend the disk is read-only"
+        try:
+            found = [e.id for e in store.search("beach")]  # not indexed: found by the scan
+        finally:
+            store.read_only_reason = None
+        assert found == [late.id, ids[1]] and indexed() == len(TEXTS)
+
+
 def test_replaced_and_deleted_rows_leave_the_index(tmp_path: Path):
     with HistoryStore(tmp_path / "h.sqlite3") as store:
         ids = fill(store)
+        assert store.search("rainy")  # indexes every row
         old = store.get(ids[1])
         store.add(dataclasses.replace(old, text_input="sunny afternoon"))  # same id, new text
         assert [e.id for e in store.search("sunny")] == [ids[1]]
         assert store.search("rainy") == []
+        assert store.search("münchen")
         store.delete(ids[0])
         assert store.search("münchen") == []
         store.clear()
@@ -98,6 +121,8 @@ def test_an_older_history_gets_its_rows_indexed(tmp_path: Path):
     with HistoryStore(path) as store:
         assert store._fts
         assert [e.id for e in store.search("last spring")] == [result.id]
+        with store._cursor() as conn:
+            assert conn.execute("SELECT rowid FROM analyses_fts").fetchall() != []
 
 
 @pytest.mark.parametrize("query", ["x", "AX"])

@@ -106,10 +106,13 @@ FTS_MIN_CHARS = 3  # the trigram index finds substrings of 3 characters and more
 
 
 def _migrate_v3(conn: sqlite3.Connection) -> None:
-    """A trigram full-text index of the input text and image name, kept by triggers.
+    """A trigram full-text index of the input text and image name.
 
-    Search as you type then reads the index instead of every row's JSON. Without FTS5 in
-    this SQLite build nothing is created and search scans, as before.
+    Search as you type reads the index instead of every row's JSON. Adding a result writes
+    nothing more than before (a full disk stays a full-disk case, not an index one): new rows
+    are indexed by the next search (``HistoryStore._index_new``), and until then a search
+    scans just those. Triggers only take deleted and replaced rows out. Without FTS5 in this
+    SQLite build nothing is created and search scans, as before.
     """
     try:
         conn.execute(
@@ -118,19 +121,11 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     except sqlite3.OperationalError as exc:  # no fts5 module, or no trigram tokenizer
         log.warning("history search index not available: %s", exc)
         return
-    conn.execute(
-        "INSERT INTO analyses_fts(rowid, body, image_name) "
-        f"SELECT rowid, {_FTS_BODY.format(row='analyses')}, {_FTS_NAME.format(row='analyses')} "
-        "FROM analyses"
-    )
     new_body, new_name = _FTS_BODY.format(row="new"), _FTS_NAME.format(row="new")
     triggers = (
         "CREATE TRIGGER analyses_fts_replaced BEFORE INSERT ON analyses BEGIN "
         "DELETE FROM analyses_fts WHERE rowid IN (SELECT rowid FROM analyses WHERE id = new.id); "
         "END",
-        "CREATE TRIGGER analyses_fts_inserted AFTER INSERT ON analyses BEGIN "
-        "INSERT INTO analyses_fts(rowid, body, image_name) "
-        f"VALUES (new.rowid, {new_body}, {new_name}); END",
         "CREATE TRIGGER analyses_fts_deleted AFTER DELETE ON analyses BEGIN "
         "DELETE FROM analyses_fts WHERE rowid = old.rowid; END",
         "CREATE TRIGGER analyses_fts_updated AFTER UPDATE OF result_json, image_name "
@@ -139,6 +134,16 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     )
     for trigger in triggers:  # one by one: executescript would commit the migration
         conn.execute(trigger)
+
+
+FTS_BATCH = 5_000  # rows indexed per transaction (a writer waits at most one batch)
+FTS_BATCHES_PER_SEARCH = 8  # the rest is scanned this time and indexed by later searches
+_FTS_INDEX_NEW = (
+    "INSERT INTO analyses_fts(rowid, body, image_name) "
+    f"SELECT rowid, {_FTS_BODY.format(row='analyses')}, {_FTS_NAME.format(row='analyses')} "
+    "FROM analyses WHERE rowid > (SELECT coalesce(max(rowid), 0) FROM analyses_fts) "
+    "ORDER BY rowid LIMIT ?"
+)
 
 
 def _has_fts(conn: sqlite3.Connection) -> bool:
@@ -493,6 +498,23 @@ class HistoryStore:
         """Return a page of entries, newest first."""
         return self.search(limit=limit, offset=offset)
 
+    def _index_new(self, text_contains: str | None) -> None:
+        """Index rows added since the last search (when the search will use the index).
+
+        A read-only or full disk just leaves them to the scan of unindexed rows.
+        """
+        if not (self._fts and _uses_fts(text_contains)) or self.read_only_reason is not None:
+            return
+        for _ in range(FTS_BATCHES_PER_SEARCH):
+            try:
+                with self._cursor(write=True) as conn:
+                    added = conn.execute(_FTS_INDEX_NEW, (FTS_BATCH,)).rowcount
+            except HistoryError as exc:
+                log.info("history search index not brought up to date: %s", exc.message)
+                return
+            if added < FTS_BATCH:
+                return
+
     def search(
         self,
         text_contains: str | None = None,
@@ -520,6 +542,7 @@ class HistoryStore:
         where, params = _filters(text_contains, label, since, until, self._fts)
         if limit < 0 or offset < 0:
             raise InputError("The page size and offset must not be negative.")
+        self._index_new(text_contains)
         sql = (
             f"SELECT {_ENTRY_COLUMNS} FROM analyses {where} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
@@ -537,6 +560,7 @@ class HistoryStore:
     ) -> int:
         """Number of analyses ``search`` would find with the same filters (for paging)."""
         where, params = _filters(text_contains, label, since, until, self._fts)
+        self._index_new(text_contains)
         with self._cursor() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM analyses {where}", params).fetchone()[0])
 
@@ -608,15 +632,20 @@ def _filters(
     clauses: list[str] = []
     params: list[Any] = []
     folded = _fold(text_contains) or ""
-    if fts and len(folded) >= FTS_MIN_CHARS:
-        clauses.append("rowid IN (SELECT rowid FROM analyses_fts WHERE analyses_fts MATCH ?)")
-        params.append('"' + folded.replace('"', '""') + '"')  # one phrase, no query syntax
-    elif text_contains:
+    scan = (
+        "(instr(vsa_fold(json_extract(result_json, '$.input.text')), ?) > 0 "
+        "OR instr(vsa_fold(image_name), ?) > 0)"
+    )
+    if fts and _uses_fts(text_contains):
+        # Indexed rows through the index; rows added since the last indexing by a scan.
         clauses.append(
-            "(instr(vsa_fold(json_extract(result_json, '$.input.text')), ?) > 0 "
-            "OR instr(vsa_fold(image_name), ?) > 0)"
+            "(rowid IN (SELECT rowid FROM analyses_fts WHERE analyses_fts MATCH ?) "
+            f"OR (rowid > (SELECT coalesce(max(rowid), 0) FROM analyses_fts) AND {scan}))"
         )
-        params += [_fold(text_contains)] * 2
+        params += ['"' + folded.replace('"', '""') + '"', folded, folded]  # one phrase
+    elif text_contains:
+        clauses.append(scan)
+        params += [folded] * 2
     if label:
         key = canonical(label)
         if key is None:
@@ -630,6 +659,11 @@ def _filters(
         clauses.append("created_at < ?")
         params.append(_bound(until, "until"))
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _uses_fts(text_contains: str | None) -> bool:
+    """True when a search for ``text_contains`` goes through the trigram index."""
+    return len(_fold(text_contains) or "") >= FTS_MIN_CHARS
 
 
 def _fold(value: object) -> str | None:
