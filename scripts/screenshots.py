@@ -1,7 +1,9 @@
 """Render the main window offscreen at 1280x800 in its key states into docs/screenshots/.
 
 Every result is a real analysis: the built-in lite text model and the local face model on
-tests/data/astronaut.png. Run: ``python scripts/screenshots.py [--out docs/screenshots]``.
+tests/data/astronaut.png. Also the settings dialog, the window at 1366x768, and an exported
+chart with its caption and a PDF report page (drawn by the exporters' own figures).
+Run: ``python scripts/screenshots.py [--out docs/screenshots]``.
 """
 
 from __future__ import annotations
@@ -78,12 +80,42 @@ def _analyze(window, text: str | None, image: Path | None = IMAGE):  # -> Analys
     return outcome[0]
 
 
-def _save(window, out: Path, name: str) -> None:
-    window.result_view.chart.draw()
+def _drawn(window) -> None:
+    """Wait until the chart (drawn on a worker) and the history list are on screen."""
+    from PySide6.QtWidgets import QApplication
+
+    _settle(200)  # a resize re-renders the chart once the size settles
+    while window.result_view.chart.rendering or window.history_panel.busy:
+        QApplication.processEvents()
     _settle(100)
+
+
+def _save(window, out: Path, name: str) -> None:
+    _drawn(window)
     path = out / f"{name}.png"
     window.grab().save(str(path))
     print(f"wrote {path}")
+
+
+def _save_widget(widget, out: Path, name: str) -> None:
+    _settle(200)
+    path = out / f"{name}.png"
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def _exports(window, out: Path) -> None:
+    """The exporters' own figures for the shown result: PNG caption and a PDF report page."""
+    from vsa_desktop.core.export import chart_figures
+
+    result = window.result_view.result
+    thumbs = {result.id: window.history.thumbnail(result.id)} if window.history else {}
+    thumbs = {k: v for k, v in thumbs.items() if v}
+    (png,) = chart_figures([result], "png", True, thumbs)
+    png.savefig(out / "09-export-with-caption.png", dpi=100)
+    (page,) = chart_figures([result], "pdf", True, thumbs)
+    page.savefig(out / "10-pdf-report-page.png", dpi=80)
+    print(f"wrote {out / '09-export-with-caption.png'} and {out / '10-pdf-report-page.png'}")
 
 
 def _warm(window) -> None:
@@ -120,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     _warm(window)
     _analyze(window, HAPPY)
     _save(window, args.out, "02-multimodal-consistent")
+    _exports(window, args.out)
     _analyze(window, SAD)
     _save(window, args.out, "03-mixed-signals")
     for text in HISTORY_TEXTS:
@@ -128,12 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     _settle()
     _save(window, args.out, "05-history")
     window.settings.vision_backend = "groq"
-    window.offline_action.setChecked(True)
+    window.actions.offline.setChecked(True)
     _analyze(window, HAPPY)
     _save(window, args.out, "04-offline-text-only")
     window.resize(1024, 640)
-    _settle()
     _save(window, args.out, "06-small-1024x640")
+    window.resize(1366 - 16, 768 - 48)  # the first window on a 1366x768 screen, frame aside
+    _save(window, args.out, "11-laptop-1366x768")
+    settings = window.open_settings()
+    settings.vision_models.setPlainText("qwen/qwen3.8-27b\nqwen/qwen3.6-27b\nllama-4-vision")
+    _save_widget(settings, args.out, "08-settings")
+    settings.reject()
     window.close()
 
     _dark_palette(app)

@@ -158,10 +158,13 @@ def test_chart_files(tmp_path: Path, suffix: str, magic: bytes, several: bool) -
         assert b"<svg" in data[:2000]
         ids = (b'id="text-happy"', b'id="fused-neutral"') if not several else (b"count-happy",)
         assert all(i in data for i in ids)  # the bar gids reach the SVG
-    if suffix == ".png":
+    if suffix == ".png" and not several:
         from PIL import Image
 
         with Image.open(out) as image:
+            assert image.size[0] == 1200 and image.size[1] > 750  # the chart and its caption
+        bare = export_results(results, tmp_path / "bare.png", caption=False)
+        with Image.open(bare) as image:
             assert image.size == (1200, 750)
     assert leftovers(tmp_path) == []
 

@@ -18,13 +18,21 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.gui_support import ASTRONAUT, GUI_MARKS, gui_guard, gui_settings  # noqa: F401
+from tests.gui_support import (  # noqa: F401
+    ASTRONAUT,
+    GUI_MARKS,
+    gui_guard,
+    gui_settings,
+    history_ready,
+    wait_for,
+)
 from vsa_desktop.core import pipeline, verdict
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings
 from vsa_desktop.core.taxonomy import EMOTIONS
-from vsa_desktop.gui.main_window import MainWindow, ui_state
+from vsa_desktop.gui.main_window import MainWindow
+from vsa_desktop.gui.window_geometry import ui_state
 
 pytestmark = GUI_MARKS
 WAIT_MS = 120_000
@@ -35,6 +43,7 @@ def window(qtbot, gui_guard: None, gui_settings: Settings) -> Iterator[MainWindo
     win = MainWindow(gui_settings)
     qtbot.addWidget(win)
     win.show()
+    history_ready(qtbot, win)
     yield win
     win.close()
 
@@ -55,10 +64,16 @@ def drop_mime(target, mime: QMimeData) -> bool:
 
 
 def drop_file(target, path: Path) -> bool:
-    """Drop a file URL, as a file manager does."""
+    """Drop a file URL, as a file manager does (the image is read in the background)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     return drop_mime(target, mime)
+
+
+def drop_and_wait(qtbot, zone, path: Path) -> None:
+    """Drop ``path`` and wait until the drop zone has read it (or refused it)."""
+    with wait_for(qtbot, zone.image_changed, fails=(zone.image_rejected,)):
+        assert drop_file(zone, path)
 
 
 def analyze_and_wait(qtbot, win: MainWindow) -> AnalysisResult:
@@ -87,8 +102,16 @@ class Gate:
         monkeypatch.setattr(pipeline, "load_text_analyzer", gated)
 
 
+def export_and_wait(qtbot, win: MainWindow, dialog, target: Path) -> None:
+    """Choose ``target`` in the export dialog and wait for the background export."""
+    exports = win.exports
+    with wait_for(qtbot, exports.export_finished, fails=(exports.export_failed,)):
+        dialog.selectFile(str(target))
+        dialog.accept()
+
+
 def test_drop_type_analyze_shows_chart_history_and_exports(qtbot, window, tmp_path):
-    drop_file(window.drop_zone, ASTRONAUT)
+    drop_and_wait(qtbot, window.drop_zone, ASTRONAUT)
     assert window.drop_zone.image_name == "astronaut.png"
     qtbot.keyClicks(window.text_input.editor, "What a wonderful, happy day with friends.")
     assert window.text_input.counter.text().startswith("41 ")
@@ -117,13 +140,13 @@ def test_drop_type_analyze_shows_chart_history_and_exports(qtbot, window, tmp_pa
 
     assert window.history_panel.model.rowCount() == 1
     assert window.history_panel.model.entry(0).id == result.id
-    assert window.history_panel.model.entry(0).has_thumbnail
+    qtbot.waitUntil(lambda: window.history_panel.model.entry(0).has_thumbnail)  # read aside
+    assert window.history_panel.model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is not None
 
     for suffix in ("json", "csv", "png", "svg", "pdf"):
-        dialog = window.export_current()
+        dialog = window.exports.export_current()
         target = tmp_path / f"out.{suffix}"
-        dialog.selectFile(str(target))
-        dialog.accept()
+        export_and_wait(qtbot, window, dialog, target)
         assert target.is_file() and target.stat().st_size > 0, suffix
     assert json.loads((tmp_path / "out.json").read_text("utf-8"))["id"] == result.id
     saved = json.loads(_settings_file().read_text("utf-8"))
@@ -153,17 +176,17 @@ def test_history_row_shows_result_again_and_exports_selection(qtbot, window, tmp
     assert first.text_input[:20] in window.result_view.details.text()  # what it read
 
     window.history_panel.table.selectAll()
-    dialog = window.export_selected_history()
-    dialog.selectFile(str(tmp_path / "both.csv"))
-    dialog.accept()
+    dialog = window.exports.export_selected_history()
+    export_and_wait(qtbot, window, dialog, tmp_path / "both.csv")
     lines = (tmp_path / "both.csv").read_text("utf-8-sig").splitlines()
     assert len(lines) == 3
 
 
-def test_non_image_is_refused_inline(window, tmp_path):
+def test_non_image_is_refused_inline(qtbot, window, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image")
-    drop_file(window.drop_zone, notes)
+    with qtbot.waitSignal(window.drop_zone.image_rejected, timeout=WAIT_MS):
+        drop_file(window.drop_zone, notes)
     assert window.drop_zone.source is None
     assert "not an image" in window.drop_zone.message
     assert window.result_view.message_bar.text == window.drop_zone.message
@@ -185,7 +208,7 @@ def test_cancel_mid_analysis(qtbot, window, monkeypatch):
     assert gate.entered.wait(30)
     qtbot.waitUntil(window.cancel_button.isEnabled)
     with qtbot.waitSignal(window.controller.analysis_cancelled, timeout=WAIT_MS):
-        window.cancel_action.trigger()
+        window.actions.cancel.trigger()
         gate.release.set()
     qtbot.waitUntil(lambda: not window.controller.busy)
     assert shown == []
@@ -269,10 +292,10 @@ def test_offline_mode_never_opens_a_connection(
     monkeypatch.setenv("GROQ_BASE_URL", url)
     window.settings.vision_backend = vision
     window.settings.groq_base_url = url
-    window.offline_action.setChecked(True)
+    window.actions.offline.setChecked(True)
     assert "Offline" in window.status.network.text()
     guard = ConnectionGuard(monkeypatch)
-    drop_file(window.drop_zone, ASTRONAUT)
+    drop_and_wait(qtbot, window.drop_zone, ASTRONAUT)
     window.text_input.set_text("I can't believe we won the game tonight!")
 
     result = analyze_and_wait(qtbot, window)

@@ -16,7 +16,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 
-from tests.gui_support import GUI_MARKS, gui_guard, gui_settings  # noqa: F401
+from tests.gui_support import GUI_MARKS, gui_guard, gui_settings, wait_for  # noqa: F401
 from vsa_desktop.core import models
 from vsa_desktop.core.cancel import check
 from vsa_desktop.core.errors import ModelError
@@ -27,6 +27,7 @@ from vsa_desktop.gui.download_dialog import ByteProgress, ModelDownloadDialog, m
 from vsa_desktop.gui.main_window import MainWindow
 from vsa_desktop.gui.model_tasks import wants_conversion
 from vsa_desktop.gui.warmup import ActiveModels
+from vsa_desktop.gui.wording import ENV_OFFLINE_DOWNLOAD
 from vsa_desktop.gui.workers import TaskRunner
 
 pytestmark = GUI_MARKS
@@ -96,7 +97,9 @@ def test_offline_download_says_downloads_are_off(qtbot, runner):
     downloaded: list[str] = []
     dialog.model_downloaded.connect(downloaded.append)
     run_dialog(qtbot, dialog)
-    assert "downloads are off" in dialog.outcome.text() and MISSING in dialog.outcome.text()
+    # HF_HUB_OFFLINE=1 in the tests: the environment, not the toolbar, keeps the app offline
+    assert dialog.outcome.text() == ENV_OFFLINE_DOWNLOAD and MISSING in dialog.title.text()
+    assert "`" not in dialog.outcome.text() and "--" not in dialog.outcome.text()
     assert dialog.isVisible() and dialog.outcome.isVisible() and not dialog.bar.isVisible()
     assert dialog.cancel_button.text() == "Close" and downloaded == []
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
@@ -111,6 +114,8 @@ def test_unreachable_hub_says_so_in_the_dialog(qtbot, runner, monkeypatch):
     assert time.perf_counter() - started < 30
     assert "could not be reached" in dialog.outcome.text()
     assert "Traceback" not in dialog.outcome.text() and dialog.path == ""
+    assert "--text-model" not in dialog.outcome.text()  # the window's words, not the CLI's
+    assert "text model in Settings" in dialog.outcome.text()
 
 
 def test_a_local_model_folder_downloads_at_once(qtbot, runner, tiny_model_dir: Path):
@@ -180,10 +185,10 @@ def test_lite_note_has_a_download_button_that_opens_the_dialog(qtbot, lite_windo
     button = win.result_view.download_button
     assert button.isVisible()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    dialog = win._download_dialog
+    dialog = win.models.download_dialog
     assert dialog is not None and dialog.isVisible() and dialog.model_id == DEFAULT_TEXT_MODEL
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
-    assert "downloads are off" in dialog.outcome.text()  # HF_HUB_OFFLINE=1 in the tests
+    assert dialog.outcome.text() == ENV_OFFLINE_DOWNLOAD  # HF_HUB_OFFLINE=1 in the tests
     win.result_view.show_result(None)
     assert not button.isVisible()
 
@@ -194,13 +199,13 @@ def test_status_bar_link_and_menu_action_open_the_dialog(qtbot, lite_window):
         win.start_warmup()
     assert win.status.lite_link.isVisible() and "download full" in win.status.lite_link.text()
     win.status.lite_link.linkActivated.emit("download")
-    first = win._download_dialog
+    first = win.models.download_dialog
     assert first is not None and first.isVisible()
     qtbot.waitUntil(lambda: not first.running, timeout=WAIT_MS)
     first.close()
-    assert win.download_model_action in win.menuBar().actions()[0].menu().actions()
-    win.download_model_action.trigger()
-    second = win._download_dialog
+    assert win.actions.download_model in win.menuBar().actions()[0].menu().actions()
+    win.actions.download_model.trigger()
+    second = win.models.download_dialog
     assert second is not None and second is not first and second.isVisible()
     qtbot.waitUntil(lambda: not second.running, timeout=WAIT_MS)
 
@@ -210,7 +215,7 @@ def test_a_finished_download_reloads_the_text_model(qtbot, lite_window, tiny_mod
     win.settings.text_model = str(tiny_model_dir)  # as if the settings named the new folder
     win.settings.text_runtime = "torch"  # no background conversion in this test
     with qtbot.waitSignal(win.warmup_finished, timeout=WAIT_MS) as blocker:
-        win.open_download_dialog()
+        win.models.open_download_dialog()
     assert blocker.args[0].text_model != "builtin:lite"
     assert not win.status.lite_link.isVisible()
 
@@ -221,18 +226,26 @@ def test_a_finished_download_reloads_the_text_model(qtbot, lite_window, tiny_mod
 def test_background_conversion_switches_the_text_model_to_onnx(qtbot, tiny_window):
     win = tiny_window
     percents: list[int] = []
-    win.model_tasks.conversion_progressed.connect(percents.append)
+    win.models.model_tasks.conversion_progressed.connect(percents.append)
+    warmups: list[object] = []
+    win.warmup_finished.connect(warmups.append)
     with qtbot.waitSignal(win.warmup_finished, timeout=WAIT_MS) as warm:
         win.start_warmup()
     assert warm.args[0].text_runtime == "torch"
-    assert win.model_tasks.converting
-    with qtbot.waitSignal(win.model_tasks.conversion_finished, timeout=WAIT_MS) as done:
+    assert win.models.model_tasks.converting
+    with wait_for(
+        qtbot,
+        win.models.model_tasks.conversion_finished,
+        fails=(win.models.model_tasks.conversion_failed,),
+    ) as done:
         pass
+    assert not win.models.model_tasks.converting  # cleared before conversion_finished is emitted
     assert done.args[0].startswith("onnx")
     assert percents == sorted(percents) and percents[-1] == 100
-    qtbot.waitUntil(lambda: "(onnx" in win.status.models.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(warmups) == 2, timeout=WAIT_MS)  # the ONNX copy loads
+    assert warmups[1].text_runtime.startswith("onnx")
+    assert "(onnx" in win.status.models.text()
     assert not win.status.background.isVisible()
-    assert not win.model_tasks.converting
     win.text_input.set_text("What a lovely surprise, thank you so much!")
     with qtbot.waitSignal(win.result_shown, timeout=WAIT_MS) as shown:
         win.analyze()
@@ -262,7 +275,11 @@ def test_analyses_run_while_the_conversion_is_held(qtbot, tiny_window, monkeypat
         assert shown.args[0].text.runtime == "torch"  # torch serves while ONNX is being made
     finally:
         release.set()
-    with qtbot.waitSignal(win.model_tasks.conversion_finished, timeout=WAIT_MS):
+    with wait_for(
+        qtbot,
+        win.models.model_tasks.conversion_finished,
+        fails=(win.models.model_tasks.conversion_failed,),
+    ):
         pass
 
 
@@ -272,7 +289,7 @@ def test_conversion_failure_is_a_status_note_not_a_dialog(qtbot, tiny_window, mo
 
     monkeypatch.setattr(convert, "ensure_onnx", failing)
     win = tiny_window
-    with qtbot.waitSignal(win.model_tasks.conversion_failed, timeout=WAIT_MS) as failed:
+    with qtbot.waitSignal(win.models.model_tasks.conversion_failed, timeout=WAIT_MS) as failed:
         win.start_warmup()
     assert "could not be exported" in failed.args[0]
     assert "not optimised" in win.status.background.text()
@@ -282,10 +299,10 @@ def test_conversion_failure_is_a_status_note_not_a_dialog(qtbot, tiny_window, mo
 
 def test_closing_the_window_stops_the_conversion(qtbot, tiny_window, vsa_home):
     win = tiny_window
-    with qtbot.waitSignal(win.model_tasks.conversion_started, timeout=WAIT_MS):
+    with qtbot.waitSignal(win.models.model_tasks.conversion_started, timeout=WAIT_MS):
         win.start_warmup()
     win.close()  # waits for the worker; gui_guard checks that no thread is left
-    assert win.model_tasks.shutdown()
+    assert win.models.model_tasks.shutdown()
     leftovers = (
         [p for p in convert.onnx_root().glob(".*tmp*")] if convert.onnx_root().exists() else []
     )
@@ -295,7 +312,7 @@ def test_closing_the_window_stops_the_conversion(qtbot, tiny_window, vsa_home):
 def test_no_conversion_for_the_lite_model(qtbot, lite_window):
     with qtbot.waitSignal(lite_window.warmup_finished, timeout=WAIT_MS):
         lite_window.start_warmup()
-    assert not lite_window.model_tasks.converting
+    assert not lite_window.models.model_tasks.converting
     assert not lite_window.status.background.isVisible()
 
 

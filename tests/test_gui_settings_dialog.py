@@ -111,3 +111,32 @@ def test_check_reports_a_missing_model(qtbot, dialog, tmp_path):
     qtbot.waitUntil(dialog.check_model.isEnabled, timeout=60_000)
     assert dialog.check_result.text().startswith("✗ ")
     assert "Unexpected" not in dialog.check_result.text()
+
+
+def test_groq_models_show_five_rows_and_say_they_are_an_ordered_list(qtbot, dialog):
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.vision_models.setPlainText("\n".join(f"vendor/model-{i}" for i in range(5)))
+    box = dialog.vision_models
+    line = box.fontMetrics().lineSpacing()
+    assert box.viewport().height() >= 5 * line  # five models visible without scrolling
+    assert box.verticalScrollBar().maximum() == 0
+    note = dialog.vision_models_note.text()
+    assert "one model per line" in note and "first is tried first" in note
+    assert dialog.vision_models_note.isVisible()
+
+
+def test_fusion_rule_is_a_setting_and_auto_names_the_chosen_rule(qtbot, dialog, saved):
+    from vsa_desktop.core.reading import resolve_rule
+
+    rules = [dialog.fusion_rule.itemData(i) for i in range(dialog.fusion_rule.count())]
+    assert rules == ["auto", "weighted", "product"]
+    assert dialog.fusion_rule.currentData() == "auto"
+    assert f"({resolve_rule('auto')})" in dialog.fusion_rule.itemText(0)
+    dialog.fusion_rule.setCurrentIndex(rules.index("weighted"))
+    dialog.accept()
+    assert load_settings().fusion_rule == "weighted"
+    again = SettingsDialog()
+    qtbot.addWidget(again)
+    assert again.fusion_rule.currentData() == "weighted"
+    again.reject()

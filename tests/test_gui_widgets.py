@@ -14,7 +14,13 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 
-from tests.gui_support import ASTRONAUT, GUI_MARKS, gui_guard, gui_settings  # noqa: F401
+from tests.gui_support import (  # noqa: F401
+    ASTRONAUT,
+    GUI_MARKS,
+    gui_guard,
+    gui_settings,
+    wait_for,
+)
 from tests.test_gui_main_window import drop_mime
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.pipeline import AnalysisRequest, analyze
@@ -48,11 +54,12 @@ def test_paste_image_from_clipboard(qtbot, zone):
     assert (zone.loaded.info.width, zone.loaded.info.height) == (image.width(), image.height())
 
 
-def test_browser_drag_with_image_data_is_accepted(zone):
+def test_browser_drag_with_image_data_is_accepted(qtbot, zone):
     mime = QMimeData()
     mime.setUrls([QUrl("https://example.org/photos/astronaut.png")])
     mime.setImageData(QImage(str(ASTRONAUT)))
-    assert drop_mime(zone, mime)
+    with wait_for(qtbot, zone.image_changed, fails=(zone.image_rejected,)):
+        assert drop_mime(zone, mime)
     assert zone.image_name == "astronaut.png" and isinstance(zone.source, bytes)
 
 
@@ -64,11 +71,14 @@ def test_browser_link_without_image_data_is_refused_without_download(qtbot, zone
     assert blocker.args[0] == WEB_IMAGE and zone.source is None
 
 
-def test_refused_file_keeps_the_previous_image(zone, tmp_path):
-    assert zone.load_path(ASTRONAUT)
+def test_refused_file_keeps_the_previous_image(qtbot, zone, tmp_path):
+    with wait_for(qtbot, zone.image_changed, fails=(zone.image_rejected,)):
+        zone.load_path(ASTRONAUT)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
-    assert not zone.load_path(empty)
+    with qtbot.waitSignal(zone.image_rejected):
+        zone.load_path(empty)
+    assert not zone.loading
     assert "empty" in zone.message
     assert zone.image_name == "astronaut.png"
 
@@ -100,27 +110,37 @@ def store(tmp_path, tiny_model_dir):
         yield history
 
 
+def settle(qtbot, panel: HistoryPanel) -> None:
+    """Wait until the panel's search has run and its page has arrived."""
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+
+
 @pytest.fixture
 def panel(qtbot, gui_guard, store):
     widget = HistoryPanel(store)
     qtbot.addWidget(widget)
     widget.show()
-    return widget
+    settle(qtbot, widget)
+    yield widget
+    widget.shutdown()
 
 
-def test_history_newest_first_and_search(panel, store):
+def test_history_newest_first_and_search(qtbot, panel, store):
     model = panel.model
     assert model.rowCount() == 3
     assert [model.entry(r).id for r in range(3)] == [e.id for e in store.list()]
     panel.search.setText("FURIOUS")
+    settle(qtbot, panel)
     assert model.rowCount() == 1 and "furious" in model.entry(0).excerpt
     panel.search.clear()
+    settle(qtbot, panel)
     assert model.rowCount() == 3
 
 
-def test_history_label_filter(panel, store):
+def test_history_label_filter(qtbot, panel, store):
     label = store.list()[0].fused_label
     panel.label_filter.setCurrentText(label)
+    settle(qtbot, panel)
     expected = store.search(label=label)
     assert [panel.model.entry(r).id for r in range(panel.model.rowCount())] == [
         e.id for e in expected
@@ -134,7 +154,8 @@ def test_history_delete_then_undo(qtbot, panel, store):
     assert store.count() == 2 and panel.model.rowCount() == 2
     assert panel.undo_button.isEnabled()
     panel.undo_button.click()
-    assert store.count() == 3
+    settle(qtbot, panel)
+    assert store.count() == 3 and panel.model.rowCount() == 3
     assert store.get(first.id).id == first.id
     assert not panel.undo_button.isEnabled()
 
@@ -150,11 +171,13 @@ def test_history_pages_are_fetched_lazily(qtbot, panel, store):
     for _ in range(PAGE + 10):
         store.add(dataclasses.replace(template, id=new_id()))
     panel.refresh()
+    settle(qtbot, panel)
     model = panel.model
     assert model.total == PAGE + 13
     assert model.rowCount() == PAGE
     assert model.canFetchMore(model.index(-1, -1))
     model.fetchMore(model.index(-1, -1))
+    settle(qtbot, panel)
     assert model.rowCount() == PAGE + 13
     assert "63 analyses" in panel.footer.text()
 
@@ -210,7 +233,7 @@ def test_chart_colours_follow_the_palette(qtbot, gui_guard, tiny_model_dir):
     from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QWidget
 
-    from vsa_desktop.gui.chart_canvas import ChartCanvas
+    from vsa_desktop.gui.chart_view import ChartView
 
     parent = QWidget()
     qtbot.addWidget(parent)
@@ -218,28 +241,47 @@ def test_chart_colours_follow_the_palette(qtbot, gui_guard, tiny_model_dir):
     dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
     dark.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
     parent.setPalette(dark)
-    canvas = ChartCanvas(parent)
+    view = ChartView(parent)
     result = analyze(AnalysisRequest(text="I am so happy!", text_model=str(tiny_model_dir)))
-    canvas.show_result(result)
-    assert to_hex(canvas.figure.get_facecolor()) == "#1e1e1e"
-    assert to_hex(canvas.figure.axes[0].yaxis.label.get_color()) == "#e6e6e6"
+    with qtbot.waitSignal(view.chart_drawn, timeout=30_000):
+        view.show_result(result)
+    assert to_hex(view.figure.get_facecolor()) == "#1e1e1e"
+    assert to_hex(view.figure.axes[0].yaxis.label.get_color()) == "#e6e6e6"
+    corner = view.grab().toImage().pixelColor(3, 3)  # what is on screen is that figure
+    assert corner.name() == "#1e1e1e"
+    view.shutdown()
 
 
-def test_chart_shows_each_new_result_when_bars_are_moved_in_place(qtbot, gui_guard):
+def test_chart_is_rendered_off_the_gui_thread_latest_result_wins(qtbot, gui_guard):
+    import threading
+
     from tests.helpers_results import make_result
     from vsa_desktop.core.taxonomy import EMOTIONS
-    from vsa_desktop.gui.chart_canvas import ChartCanvas
+    from vsa_desktop.gui.chart_view import ChartView
 
-    canvas = ChartCanvas()
-    qtbot.addWidget(canvas)
+    view = ChartView()
+    qtbot.addWidget(view)
+    view.resize(600, 360)
     first = make_result({"happy": 0.9, "sad": 0.1}, {"happy": 1.0})
     second = make_result({"angry": 0.8, "fear": 0.2}, {"surprise": 0.5, "sad": 0.5})
-    canvas.show_result(first)
-    bars_before = [id(p) for c in canvas.figure.axes[0].containers for p in c]
-    canvas.show_result(second)
-    assert [id(p) for c in canvas.figure.axes[0].containers for p in c] == bars_before
-    heights = canvas.bar_heights()
+    drawn: list[object] = []
+    view.chart_drawn.connect(drawn.append)
+    view.show_result(first)
+    view.show_result(second)  # supersedes the first render
+    qtbot.waitUntil(lambda: not view.rendering, timeout=30_000)
+    qtbot.wait(50)
+    assert drawn == [second]
+    assert view.render_thread not in (0, threading.get_ident())
+    heights = view.bar_heights()
     assert second.text is not None and second.vision is not None and second.fusion is not None
-    assert heights["text"] == pytest.approx([second.text.scores[e] for e in EMOTIONS])
-    assert heights["vision"] == pytest.approx([second.vision.scores[e] for e in EMOTIONS])
-    assert heights["fused"] == pytest.approx([second.fusion.scores[e] for e in EMOTIONS])
+    assert heights["text"] == pytest.approx([second.text.shown_scores[e] for e in EMOTIONS])
+    assert heights["vision"] == pytest.approx([second.vision.shown_scores[e] for e in EMOTIONS])
+    assert heights["fused"] == pytest.approx([second.fusion.shown_scores[e] for e in EMOTIONS])
+    view.show()
+    view.resize(420, 300)  # resized while (or after) drawing: drawn again at the new size
+    qtbot.waitUntil(lambda: not view.rendering, timeout=30_000)
+    assert (view._image.width(), view._image.height()) == (420, 300)
+    with qtbot.waitSignal(view.chart_drawn) as blocker:
+        view.show_result(None)
+    assert blocker.args == [None] and view.figure is None and view.bar_heights() == {}
+    view.shutdown()

@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chart", type=Path, metavar="OUT", help="also draw the chart to OUT (.png, .svg or .pdf)"
     )
+    p.add_argument("--no-caption", action="store_true", help="chart without its caption")
     p.add_argument("--no-history", action="store_true", help="do not keep this result in history")
     p.set_defaults(func=run)
 
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
         for out in (args.json, args.chart):
             if out:
-                export_results([result], out, overwrite=True)
+                export_results([result], out, overwrite=True, caption=not args.no_caption)
     if args.no_history or kept(history, result):
         return exitcodes.OK
     return exitcodes.FAILED

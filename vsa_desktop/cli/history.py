@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("ids", nargs="+", metavar="ID", help="result ids (unique prefixes work)")
     e.add_argument("--out", type=Path, required=True, help="output file")
     e.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    e.add_argument("--no-caption", action="store_true", help="PNG/SVG/PDF: charts only")
     e.set_defaults(func=run_export)
 
 
@@ -153,7 +154,10 @@ def run_export(args: argparse.Namespace) -> int:
     store = open_store()
     results = [store.get(resolve_id(store, i)) for i in args.ids]
     try:
-        path = export_results(results, args.out, overwrite=args.overwrite)
+        thumbs = {r.id: t for r in results if (t := store.thumbnail(r.id))}
+        path = export_results(
+            results, args.out, args.overwrite, not args.no_caption, thumbnails=thumbs
+        )
     except ExportError as exc:
         if exc.kind == "export_exists":
             exc.message = f"{args.out} already exists; add --overwrite to replace it."

@@ -10,14 +10,15 @@ channel ("text", "vision" or "fused"), in canonical emotion order; each bar's gi
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 
 from vsa_desktop.core import verdict
@@ -39,6 +40,11 @@ STYLE: dict[str, dict[str, str]] = {
 }
 NO_SCORES = "No scores to show"
 NO_HISTORY = "No analyses yet"
+MIN_TIME_PAD = timedelta(seconds=30)
+LEGEND_BAND_PT = 24  # the title sits above the legend band, never under it
+# Matplotlib is not thread-safe: threads that draw (the GUI's chart worker, an export worker)
+# hold this while they build or rasterise a figure.
+RENDER_LOCK = threading.RLock()
 
 
 def new_figure() -> Figure:
@@ -46,11 +52,21 @@ def new_figure() -> Figure:
     return Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
 
 
-def _prepare(figure: Figure | None) -> Figure:
+def _prepare(figure: Figure | None, margins: dict[str, float] | None = None) -> Figure:
+    """Clear ``figure`` (or make one); constrained layout, or fixed ``margins`` when given.
+
+    Fixed margins (``subplots_adjust`` fractions) skip the layout solver, which is most of
+    the cost of a redraw.
+    """
     if figure is None:
-        return new_figure()
-    figure.clear()
-    figure.set_layout_engine("constrained")
+        figure = new_figure()
+    else:
+        figure.clear()
+    if margins is None:
+        figure.set_layout_engine("constrained")
+    else:
+        figure.set_layout_engine(None)
+        figure.subplots_adjust(**margins)
     return figure
 
 
@@ -70,22 +86,33 @@ def channels(result: AnalysisResult) -> list[tuple[str, dict[str, float]]]:
     return found
 
 
-def result_figure(result: AnalysisResult, figure: Figure | None = None) -> Figure:
+def result_figure(
+    result: AnalysisResult,
+    figure: Figure | None = None,
+    margins: dict[str, float] | None = None,
+) -> Figure:
     """Draw the seven scores of each present channel as grouped bars.
 
     Args:
         result: the analysis to draw.
         figure: a figure to clear and redraw into (the GUI canvas's); a new one when None.
+        margins: fixed ``subplots_adjust`` fractions instead of the constrained layout.
 
     Returns:
         The figure, with one axes whose ``containers`` are labelled by channel.
     """
-    figure = _prepare(figure)
+    figure = _prepare(figure, margins)
+    draw_result(figure, result)
+    return figure
+
+
+def draw_result(figure: Figure | SubFigure, result: AnalysisResult) -> Axes:
+    """Draw ``result``'s grouped bars into an empty figure or subfigure; return the axes."""
     ax = figure.add_subplot()
     present = channels(result)
     if not present:
         _message(ax, NO_SCORES)
-        return figure
+        return ax
     width = 0.8 / len(present)
     for i, (channel, scores) in enumerate(present):
         _bars(ax, channel, scores, offset=(i - (len(present) - 1) / 2) * width, width=width)
@@ -105,8 +132,8 @@ def result_figure(result: AnalysisResult, figure: Figure | None = None) -> Figur
         frameon=False,
         borderaxespad=0.2,
     )
-    ax.set_title(result_title(result), fontsize=11, loc="left")
-    return figure
+    ax.set_title(result_title(result), fontsize=11, loc="left", pad=LEGEND_BAND_PT)
+    return ax
 
 
 def update_result_figure(result: AnalysisResult, figure: Figure) -> bool:
@@ -131,7 +158,7 @@ def update_result_figure(result: AnalysisResult, figure: Figure) -> bool:
     for container, (_, scores) in zip(bars, present, strict=True):
         for patch, emotion in zip(container.patches, EMOTIONS, strict=True):
             patch.set_height(scores[emotion])
-    ax.set_title(result_title(result), fontsize=11, loc="left")
+    ax.set_title(result_title(result), fontsize=11, loc="left", pad=LEGEND_BAND_PT)
     return True
 
 
@@ -240,16 +267,23 @@ def history_figure(
         figure: a figure to clear and redraw into; a new one when None.
     """
     figure = _prepare(figure)
+    draw_history(figure, items)
+    return figure
+
+
+def draw_history(
+    figure: Figure | SubFigure, items: Sequence[AnalysisResult | HistoryEntry]
+) -> None:
+    """Draw the history charts into an empty figure or subfigure."""
     if not items:
         _message(figure.add_subplot(), NO_HISTORY)
-        return figure
+        return
     points = [_point(item) for item in items]
     counts_ax, trend_ax = figure.subplots(1, 2, width_ratios=[1, 1.3])
     _label_counts(counts_ax, [label for _, label, _ in points])
     _agreement_trend(trend_ax, [(t, s) for t, _, s in points if t is not None and s is not None])
     noun = "analysis" if len(items) == 1 else "analyses"
     figure.suptitle(f"History: {len(items)} {noun}", fontsize=12)
-    return figure
 
 
 def _label_counts(ax: Axes, labels: list[str | None]) -> None:
@@ -324,6 +358,11 @@ def _agreement_trend(ax: Axes, points: list[tuple[datetime, float]]) -> None:
         )
     ax.yaxis.grid(True, color="#cccccc", linewidth=0.6)
 
-    locator = AutoDateLocator()
+    # The axis spans the data (plus a margin), never Matplotlib's default years around a
+    # single moment: points seconds apart get an axis of seconds.
+    first, last = times[0], times[-1]
+    pad = max((last - first) * 0.05, MIN_TIME_PAD)
+    ax.set_xlim(date2num(first - pad), date2num(last + pad))
+    locator = AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

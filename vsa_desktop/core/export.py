@@ -24,14 +24,17 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from vsa_desktop.core.errors import ExportError
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import verdict_of
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CSV_ENCODING = "utf-8-sig"
 CHART_SUFFIXES = (".png", ".svg", ".pdf")
@@ -53,12 +56,22 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def export_results(results: Sequence[AnalysisResult], path: Path, overwrite: bool = False) -> Path:
+def export_results(
+    results: Sequence[AnalysisResult],
+    path: Path,
+    overwrite: bool = False,
+    caption: bool = True,
+    thumbnails: Mapping[str, bytes] | None = None,
+) -> Path:
     """Write ``results`` to ``path`` in the format its suffix names.
 
     ``.json``: one result gives its ``vsa.result/1`` document, several give a list.
     ``.csv``: one row per result (see ``CSV_COLUMNS``).
-    ``.png``/``.svg``/``.pdf``: the result chart for one result, the history chart for several.
+    ``.png``/``.svg``: the result chart for one result, the history chart for several, with a
+    caption underneath (input, image, date, id, models, verdict, calibration) unless
+    ``caption`` is False. ``.pdf``: a report, one page per result, the history summary page
+    first when there are several (``caption=False``: the bare charts, same pages).
+    ``thumbnails`` (result id to JPEG bytes, e.g. from the history) go into captions.
 
     Returns:
         The path written.
@@ -76,17 +89,19 @@ def export_results(results: Sequence[AnalysisResult], path: Path, overwrite: boo
         )
     if not results:
         raise ExportError("There is nothing to export.", kind="export_empty")
-    writer = _writer_for(suffix, list(results))
+    writer = _writer_for(suffix, list(results), caption, thumbnails or {})
     return atomic_write(path, writer, overwrite=overwrite)
 
 
-def _writer_for(suffix: str, results: list[AnalysisResult]) -> Callable[[IO[bytes]], object]:
+def _writer_for(
+    suffix: str, results: list[AnalysisResult], caption: bool, thumbnails: Mapping[str, bytes]
+) -> Callable[[IO[bytes]], object]:
     if suffix == ".json":
         return lambda stream: stream.write(results_json(results).encode("utf-8"))
     if suffix == ".csv":
         rows = [result_to_row(r) for r in results]
         return lambda stream: stream.write(csv_bytes(rows))
-    return lambda stream: _save_chart(results, suffix[1:], stream)
+    return lambda stream: _save_chart(results, suffix[1:], stream, caption, thumbnails)
 
 
 def results_json(results: Sequence[AnalysisResult]) -> str:
@@ -95,12 +110,52 @@ def results_json(results: Sequence[AnalysisResult]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _save_chart(results: list[AnalysisResult], fmt: str, stream: IO[bytes]) -> None:
+def chart_figures(
+    results: Sequence[AnalysisResult], fmt: str, caption: bool, thumbnails: Mapping[str, bytes]
+) -> list[Figure]:
+    """The figures a chart export draws: one for PNG/SVG, one per page for PDF."""
     from vsa_desktop.core.charts import history_figure, result_figure
+    from vsa_desktop.core.report import captioned_figure, report_pages, summary_page
 
-    figure = result_figure(results[0]) if len(results) == 1 else history_figure(results)
-    # Figure.savefig picks the Agg/SVG/PDF canvas for the format itself: no pyplot, no GUI.
-    figure.savefig(stream, format=fmt, dpi=PNG_DPI if fmt == "png" else None)
+    if fmt == "pdf":
+        if caption:
+            return report_pages(results, thumbnails)
+        summary = [history_figure(results)] if len(results) > 1 else []
+        return summary + [result_figure(r) for r in results]
+    if len(results) == 1:
+        result = results[0]
+        return [
+            captioned_figure(result, thumbnails.get(result.id))
+            if caption
+            else result_figure(result)
+        ]
+    return [summary_page(results) if caption else history_figure(results)]
+
+
+def _save_chart(
+    results: list[AnalysisResult],
+    fmt: str,
+    stream: IO[bytes],
+    caption: bool,
+    thumbnails: Mapping[str, bytes],
+) -> None:
+    import matplotlib
+
+    from vsa_desktop.core.charts import RENDER_LOCK
+
+    with RENDER_LOCK, matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text
+        figures = chart_figures(results, fmt, caption, thumbnails)
+        if fmt == "pdf":
+            from matplotlib.backends.backend_pdf import PdfPages
+
+            from vsa_desktop.core.report import PDF_METADATA
+
+            with PdfPages(stream, metadata=PDF_METADATA) as pdf:
+                for figure in figures:
+                    pdf.savefig(figure)
+            return
+        # Figure.savefig picks the Agg/SVG canvas for the format itself: no pyplot, no GUI.
+        figures[0].savefig(stream, format=fmt, dpi=PNG_DPI if fmt == "png" else None)
 
 
 # --------------------------------------------------------------------------- CSV

@@ -98,8 +98,61 @@ def _migrate_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+# Casefolded like the scan search (ß finds ss); vsa_fold is registered on every connection
+# that writes (``HistoryStore._open``).
+_FTS_BODY = "vsa_fold(json_extract({row}.result_json, '$.input.text'))"
+_FTS_NAME = "vsa_fold({row}.image_name)"
+FTS_MIN_CHARS = 3  # the trigram index finds substrings of 3 characters and more
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    """A trigram full-text index of the input text and image name.
+
+    Search as you type reads the index instead of every row's JSON. Adding a result writes
+    nothing more than before (a full disk stays a full-disk case, not an index one): new rows
+    are indexed by the next search (``HistoryStore._index_new``), and until then a search
+    scans just those. Triggers only take deleted and replaced rows out. Without FTS5 in this
+    SQLite build nothing is created and search scans, as before.
+    """
+    try:
+        conn.execute(
+            "CREATE VIRTUAL TABLE analyses_fts USING fts5(body, image_name, tokenize='trigram')"
+        )
+    except sqlite3.OperationalError as exc:  # no fts5 module, or no trigram tokenizer
+        log.warning("history search index not available: %s", exc)
+        return
+    new_body, new_name = _FTS_BODY.format(row="new"), _FTS_NAME.format(row="new")
+    triggers = (
+        "CREATE TRIGGER analyses_fts_replaced BEFORE INSERT ON analyses BEGIN "
+        "DELETE FROM analyses_fts WHERE rowid IN (SELECT rowid FROM analyses WHERE id = new.id); "
+        "END",
+        "CREATE TRIGGER analyses_fts_deleted AFTER DELETE ON analyses BEGIN "
+        "DELETE FROM analyses_fts WHERE rowid = old.rowid; END",
+        "CREATE TRIGGER analyses_fts_updated AFTER UPDATE OF result_json, image_name "
+        f"ON analyses BEGIN UPDATE analyses_fts SET body = {new_body}, "
+        f"image_name = {new_name} WHERE rowid = old.rowid; END",
+    )
+    for trigger in triggers:  # one by one: executescript would commit the migration
+        conn.execute(trigger)
+
+
+FTS_BATCH = 5_000  # rows indexed per transaction (a writer waits at most one batch)
+FTS_BATCHES_PER_SEARCH = 8  # the rest is scanned this time and indexed by later searches
+_FTS_INDEX_NEW = (
+    "INSERT INTO analyses_fts(rowid, body, image_name) "
+    f"SELECT rowid, {_FTS_BODY.format(row='analyses')}, {_FTS_NAME.format(row='analyses')} "
+    "FROM analyses WHERE rowid > (SELECT coalesce(max(rowid), 0) FROM analyses_fts) "
+    "ORDER BY rowid LIMIT ?"
+)
+
+
+def _has_fts(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'analyses_fts'").fetchone()
+    return row is not None
+
+
 # MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2, _migrate_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The columns of schema v1, which every version has (what a rescue copies).
@@ -172,6 +225,7 @@ class HistoryStore:
         self.read_only_reason: str | None = None
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open_or_recover()
+        self._fts = _has_fts(self._conn)
 
     # ----------------------------------------------------------------- opening
 
@@ -444,6 +498,23 @@ class HistoryStore:
         """Return a page of entries, newest first."""
         return self.search(limit=limit, offset=offset)
 
+    def _index_new(self, text_contains: str | None) -> None:
+        """Index rows added since the last search (when the search will use the index).
+
+        A read-only or full disk just leaves them to the scan of unindexed rows.
+        """
+        if not (self._fts and _uses_fts(text_contains)) or self.read_only_reason is not None:
+            return
+        for _ in range(FTS_BATCHES_PER_SEARCH):
+            try:
+                with self._cursor(write=True) as conn:
+                    added = conn.execute(_FTS_INDEX_NEW, (FTS_BATCH,)).rowcount
+            except HistoryError as exc:
+                log.info("history search index not brought up to date: %s", exc.message)
+                return
+            if added < FTS_BATCH:
+                return
+
     def search(
         self,
         text_contains: str | None = None,
@@ -468,9 +539,10 @@ class HistoryStore:
         Raises:
             InputError: for an unknown label, an unreadable time or a negative page.
         """
-        where, params = _filters(text_contains, label, since, until)
+        where, params = _filters(text_contains, label, since, until, self._fts)
         if limit < 0 or offset < 0:
             raise InputError("The page size and offset must not be negative.")
+        self._index_new(text_contains)
         sql = (
             f"SELECT {_ENTRY_COLUMNS} FROM analyses {where} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
@@ -487,7 +559,8 @@ class HistoryStore:
         until: datetime | date | str | None = None,
     ) -> int:
         """Number of analyses ``search`` would find with the same filters (for paging)."""
-        where, params = _filters(text_contains, label, since, until)
+        where, params = _filters(text_contains, label, since, until, self._fts)
+        self._index_new(text_contains)
         with self._cursor() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM analyses {where}", params).fetchone()[0])
 
@@ -554,15 +627,25 @@ def _filters(
     label: str | None,
     since: datetime | date | str | None,
     until: datetime | date | str | None,
+    fts: bool = False,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    if text_contains:
+    folded = _fold(text_contains) or ""
+    scan = (
+        "(instr(vsa_fold(json_extract(result_json, '$.input.text')), ?) > 0 "
+        "OR instr(vsa_fold(image_name), ?) > 0)"
+    )
+    if fts and _uses_fts(text_contains):
+        # Indexed rows through the index; rows added since the last indexing by a scan.
         clauses.append(
-            "(instr(vsa_fold(json_extract(result_json, '$.input.text')), ?) > 0 "
-            "OR instr(vsa_fold(image_name), ?) > 0)"
+            "(rowid IN (SELECT rowid FROM analyses_fts WHERE analyses_fts MATCH ?) "
+            f"OR (rowid > (SELECT coalesce(max(rowid), 0) FROM analyses_fts) AND {scan}))"
         )
-        params += [_fold(text_contains)] * 2
+        params += ['"' + folded.replace('"', '""') + '"', folded, folded]  # one phrase
+    elif text_contains:
+        clauses.append(scan)
+        params += [folded] * 2
     if label:
         key = canonical(label)
         if key is None:
@@ -576,6 +659,11 @@ def _filters(
         clauses.append("created_at < ?")
         params.append(_bound(until, "until"))
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _uses_fts(text_contains: str | None) -> bool:
+    """True when a search for ``text_contains`` goes through the trigram index."""
+    return len(_fold(text_contains) or "") >= FTS_MIN_CHARS
 
 
 def _fold(value: object) -> str | None:

@@ -21,6 +21,12 @@ from PySide6.QtWidgets import (
 from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.settings import DEFAULT_TEXT_MODEL, Settings
+from vsa_desktop.gui.wording import (
+    ENV_OFFLINE_DOWNLOAD,
+    OFFLINE_DOWNLOAD,
+    env_forces_offline,
+    for_gui,
+)
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,13 @@ log = logging.getLogger(__name__)
 UPDATES_PER_SECOND = 10
 ERROR_STYLE = "color: #B00020;"
 UNEXPECTED = "Something unexpected went wrong during the download; the details are in the log."
+
+
+def gui_download_error(message: str) -> str:
+    """The core's download error in the window's words (no commands, no flags)."""
+    if "downloads are off" in message:
+        return ENV_OFFLINE_DOWNLOAD if env_forces_offline() else OFFLINE_DOWNLOAD
+    return for_gui(message)
 
 
 def model_to_download(settings: Settings) -> str:
@@ -184,7 +197,7 @@ class ModelDownloadDialog(QDialog):
     def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
         if isinstance(exc, VsaError):
             log.info("download of %s failed: %s (%s)", self.model_id, exc.message, exc.detail)
-            message = exc.message
+            message = gui_download_error(exc.message)
         else:
             message = UNEXPECTED
         self.bar.hide()

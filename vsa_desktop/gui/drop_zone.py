@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QMimeData, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -22,9 +24,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFileDialog, QFrame, QSizePolicy, QWidget
 
+from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import ImageError
-from vsa_desktop.core.imaging import IMAGE_SUFFIXES, LoadedImage, load_image
+from vsa_desktop.core.imaging import IMAGE_SUFFIXES, LoadedImage
 from vsa_desktop.core.result import Face
+from vsa_desktop.gui.image_intake import read_image
+from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
 log = logging.getLogger(__name__)
 
@@ -35,37 +40,24 @@ WEB_IMAGE = (
 )
 NOT_AN_IMAGE = "Only image files can be dropped here (JPEG, PNG, WebP, BMP, GIF, TIFF)."
 FILE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-
-
-def pil_to_qimage(pixels: object) -> QImage:
-    """Copy a PIL RGB image into a QImage (owning its own buffer)."""
-    image = pixels.convert("RGB")  # type: ignore[attr-defined]
-    data = image.tobytes()
-    width, height = image.size
-    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-
-
-def qimage_to_png(image: QImage) -> bytes:
-    """Encode a QImage as PNG bytes (for pasted or browser-dragged image data)."""
-    array = QByteArray()
-    buffer = QBuffer(array)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    buffer.close()
-    return bytes(array.data())
+LOADING = "Reading the image…"
+UNEXPECTED = "This image could not be opened; the details are in the log."
 
 
 class DropZone(QFrame):
     """Accepts one image and shows it, with the analysed faces' boxes on top.
 
-    The image is validated with ``core.imaging.load_image``; a refused file leaves the
-    previous image in place and shows the reason inline.
+    The image is read and checked with ``core.imaging.load_image`` on a worker thread (a
+    60-megapixel photo takes seconds to decode); the newest drop wins. A refused file leaves
+    the previous image in place and shows the reason inline.
 
     Signals:
+        image_loading(): an image is being read (``loading`` is True until one of the next two).
         image_changed(): a new image was accepted (or the image was cleared).
         image_rejected(str): the one sentence saying why a file or paste was refused.
     """
 
+    image_loading = Signal()
     image_changed = Signal()
     image_rejected = Signal(str)
 
@@ -75,7 +67,7 @@ class DropZone(QFrame):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumSize(220, 160)
+        self.setMinimumSize(180, 140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setAccessibleName("Image drop zone")
@@ -83,10 +75,14 @@ class DropZone(QFrame):
         self.setToolTip(PROMPT)
         self._loaded: LoadedImage | None = None
         self._source: str | Path | bytes | None = None
-        self._pixmap: QPixmap | None = None
+        self._pixmap: QImage | None = None  # the screen preview (at most PREVIEW_SIDE)
         self._faces: tuple[Face, ...] = ()
         self._message = ""
         self._dragging = False
+        self._scaled: QPixmap | None = None
+        self._runner = TaskRunner(self, max_threads=1)
+        self._token: CancelToken | None = None
+        self._latest = 0
 
     # ------------------------------------------------------------------ state
 
@@ -94,6 +90,11 @@ class DropZone(QFrame):
     def loaded(self) -> LoadedImage | None:
         """The accepted image (pixels and info), or None."""
         return self._loaded
+
+    @property
+    def loading(self) -> bool:
+        """True while a dropped, pasted or chosen image is being read."""
+        return self._token is not None
 
     @property
     def source(self) -> str | Path | bytes | None:
@@ -116,8 +117,9 @@ class DropZone(QFrame):
         return self._faces
 
     def clear(self) -> None:
-        """Forget the image."""
-        self._loaded = self._source = self._pixmap = None
+        """Forget the image (and stop reading one)."""
+        self._cancel()
+        self._loaded = self._source = self._pixmap = self._scaled = None
         self._faces = ()
         self._set_message("")
         self.image_changed.emit()
@@ -130,12 +132,17 @@ class DropZone(QFrame):
     # ------------------------------------------------------------------ intake
 
     def load_path(self, path: str | Path) -> bool:
-        """Accept the image file at ``path``; False (and an inline message) when refused."""
+        """Start reading the image file at ``path`` (``image_changed`` or ``image_rejected``)."""
         return self._accept(Path(path), None)
 
     def load_bytes(self, data: bytes, name: str = "pasted image") -> bool:
-        """Accept image bytes (pasted or dragged from a browser)."""
+        """Start reading image bytes (pasted or dragged from a browser)."""
         return self._accept(data, name)
+
+    def shutdown(self) -> None:
+        """Stop reading and wait for the worker."""
+        self._cancel()
+        self._runner.shutdown()
 
     def load_mime(self, mime: QMimeData) -> bool:
         """Accept what a drop or a paste carries: a local file URL, else image data."""
@@ -144,22 +151,52 @@ class DropZone(QFrame):
             return self.load_path(local[0].toLocalFile())
         if mime.hasImage():
             image = QImage(mime.imageData())
-            if not image.isNull():
-                return self.load_bytes(qimage_to_png(image), _name_from_urls(mime.urls()))
+            if not image.isNull():  # encoded as PNG on the worker, not here
+                return self._accept(image, _name_from_urls(mime.urls()))
         return self._reject(WEB_IMAGE if mime.hasUrls() else NOT_AN_IMAGE)
 
-    def _accept(self, source: Path | bytes, name: str | None) -> bool:
-        try:
-            loaded = load_image(source, name)
-        except ImageError as exc:
-            log.info("image refused: %s %s", exc.message, exc.detail)
-            return self._reject(exc.message)
+    def _accept(self, source: Path | bytes | QImage, name: str | None) -> bool:
+        self._cancel()
+
+        def call(token: CancelToken, progress: Callable[[str, float], None]) -> Any:
+            return read_image(source, name, token)
+
+        self._latest, self._token = self._runner.run(call, self._connect)
+        self._set_message(LOADING if self._pixmap is None else "")
+        self.image_loading.emit()
+        return True
+
+    def _cancel(self) -> None:
+        if self._token is not None:
+            self._token.cancel()
+        self._token = None
+
+    def _connect(self, signals: TaskSignals) -> None:
+        signals.returned.connect(self._on_task_returned)
+        signals.failed.connect(self._on_task_failed)
+
+    def _on_task_returned(self, task_id: int, value: tuple[LoadedImage, QImage, Any]) -> None:
+        if task_id != self._latest:
+            return
+        self._token = None
+        loaded, preview, source = value
         self._loaded, self._source, self._faces = loaded, source, ()
-        self._pixmap = QPixmap.fromImage(pil_to_qimage(loaded.pixels))
+        self._pixmap = preview
+        self._scaled = None
         self._set_message("")
         self.setAccessibleDescription(f"Image: {loaded.info.name}")
         self.image_changed.emit()
-        return True
+
+    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
+        if task_id != self._latest:
+            return
+        self._token = None
+        if isinstance(exc, ImageError):
+            log.info("image refused: %s %s", exc.message, exc.detail)
+            self._reject(exc.message)
+        else:
+            log.error("image could not be read: %r", exc)
+            self._reject(UNEXPECTED)
 
     def _reject(self, message: str) -> bool:
         self._set_message(message)
@@ -210,10 +247,11 @@ class DropZone(QFrame):
             self.browse()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
         if event.matches(QKeySequence.StandardKey.Paste):
             self.paste()
-        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            self.browse()
+        elif plain and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.browse()  # only the bare key: Ctrl+Return is Analyze, Shift+Space is typing
         elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._loaded:
             self.clear()
         else:
@@ -242,11 +280,24 @@ class DropZone(QFrame):
             painter.drawRect(QRectF(self.rect()).adjusted(2, 2, -3, -3))
         if self._pixmap is not None:
             target = self.image_rect()
-            painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
+            painter.drawPixmap(target.topLeft(), self._scaled_pixmap(target))
             self._paint_faces(painter, target)
         if self._pixmap is None or self._message:
             self._paint_text(painter)
         painter.end()
+
+    def _scaled_pixmap(self, target: QRectF) -> QPixmap:
+        """The preview scaled to ``target`` once per size (not on every paint)."""
+        assert self._pixmap is not None
+        size = target.size().toSize()
+        if self._scaled is None or self._scaled.size() != size:
+            scaled = self._pixmap.scaled(
+                size,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            self._scaled = QPixmap.fromImage(scaled)
+        return self._scaled
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
         if not self._faces or self._loaded is None:
@@ -267,7 +318,10 @@ class DropZone(QFrame):
         area = self.rect().adjusted(16, 16, -16, -16)
         flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
         if self._message:
-            painter.setPen(QColor("#C0392B"))
+            loading = self._message == LOADING
+            painter.setPen(
+                self.palette().placeholderText().color() if loading else QColor("#C0392B")
+            )
             area = area.adjusted(0, area.height() - 60, 0, 0) if self._pixmap else area
             if self._pixmap is not None:
                 painter.fillRect(area, self.palette().window())

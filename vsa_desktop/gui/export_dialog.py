@@ -13,7 +13,7 @@ FORMATS: tuple[tuple[str, str], ...] = (
     ("CSV table (*.csv)", "csv"),
     ("PNG chart (*.png)", "png"),
     ("SVG chart (*.svg)", "svg"),
-    ("PDF chart (*.pdf)", "pdf"),
+    ("PDF report (*.pdf)", "pdf"),
 )
 
 

@@ -1,70 +1,81 @@
-"""A lazy, paged table model over ``core.history.HistoryStore`` (read on the GUI thread)."""
+"""A lazy, paged table model over ``core.history.HistoryStore``; every read runs on a worker.
+
+The GUI thread never runs a query: a filter change or a scroll to the end asks a worker for
+the next page (rows, thumbnails already decoded, full texts for the tooltips) and the rows
+are inserted when it answers. The newest request wins; a stale page is dropped.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import logging
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QImage, QPixmap
 
+from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import VsaError
-from vsa_desktop.core.history import HistoryEntry, HistoryStore
-from vsa_desktop.core.verdict import percent
+from vsa_desktop.core.history import EXCERPT_CHARS, HistoryEntry, HistoryStore
+from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.gui.history_rows import (
+    PAGE,
+    Page,
+    entry_of,
+    input_text,
+    read_page,
+    read_thumbnail,
+    reading_text,
+    when_text,
+)
+from vsa_desktop.gui.workers import TaskRunner, TaskSignals
+
+__all__ = ["COLUMNS", "ID_ROLE", "PAGE", "HistoryModel"]
 
 log = logging.getLogger(__name__)
 
-PAGE = 50
 COLUMNS = ("When", "Reading", "Input")
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+TOOLTIP_CHARS = 1000
 Index = QModelIndex | QPersistentModelIndex
-
-
-def _when(entry: HistoryEntry) -> str:
-    """The entry's time in the local time zone, to the minute."""
-    try:
-        moment = datetime.fromisoformat(entry.created_at).astimezone()
-    except ValueError:
-        return entry.created_at
-    return moment.strftime("%Y-%m-%d\n%H:%M")
-
-
-def _reading(entry: HistoryEntry) -> str:
-    """Two lines: the fused label and confidence, then the agreement."""
-    if not entry.fused_label:
-        return "—"
-    conf = f" {percent(entry.fused_confidence)}" if entry.fused_confidence is not None else ""
-    return f"{entry.fused_label}{conf}\n{_agreement(entry)}"
-
-
-def _agreement(entry: HistoryEntry) -> str:
-    if entry.agreement_score is None:
-        return "one channel"
-    return f"{entry.agreement_score:.2f} {entry.agreement_level or ''}".strip()
-
-
-def _input(entry: HistoryEntry) -> str:
-    parts = [p for p in (entry.image_name, entry.excerpt.replace("\n", " ")) if p]
-    return " · ".join(parts) or "—"
 
 
 class HistoryModel(QAbstractTableModel):
     """Rows are history entries, newest first, fetched a page at a time as the view scrolls.
 
     Signals:
-        (QAbstractTableModel's own)
+        loaded(): a page (or the first page after a filter change) arrived; ``loading`` is
+            False when nothing else is being read.
     """
+
+    loaded = Signal()
 
     def __init__(self, store: HistoryStore | None = None) -> None:
         super().__init__()
         self._store = store
         self._rows: list[HistoryEntry] = []
+        self._ids: set[str] = set()
         self._total = 0
         self._text: str | None = None
         self._label: str | None = None
-        self._thumbs: dict[str, QPixmap | None] = {}
+        self._thumbs: dict[str, QImage] = {}
+        self._pixmaps: dict[str, QPixmap] = {}
+        self._texts: dict[str, str] = {}
+        self._runner = TaskRunner(self, max_threads=1)
+        self._token: CancelToken | None = None
+        self._latest = 0
+        self._appending = False
         self.error = ""
+
+    # ------------------------------------------------------------------ requests
 
     def set_store(self, store: HistoryStore | None) -> None:
         """Show another history file (None: nothing)."""
@@ -76,31 +87,149 @@ class HistoryModel(QAbstractTableModel):
         self._text, self._label = (text or None), (label or None)
         self.refresh()
 
+    @property
+    def filtered(self) -> bool:
+        """True while a search text or a label filter is set."""
+        return bool(self._text or self._label)
+
     def refresh(self) -> None:
-        """Reload from the first page (after an analysis, a delete, a filter change)."""
+        """Read the first page again (in the background); the rows change when it arrives."""
+        self._cancel()
+        if self._store is None:
+            self._apply_reset(Page([], 0))
+            self.loaded.emit()
+            return
+        self._start(offset=0, with_total=True)
+
+    @property
+    def loading(self) -> bool:
+        """True while a page is being read."""
+        return self._token is not None
+
+    def shutdown(self) -> None:
+        """Stop reading and wait for the worker."""
+        self._cancel()
+        self._runner.shutdown()
+
+    def _start(self, offset: int, with_total: bool) -> None:
+        store, text, label = self._store, self._text, self._label
+        assert store is not None
+
+        def call(token: CancelToken, progress: Callable[[str, float], None]) -> Any:
+            return read_page(store, text, label, offset, with_total, token)
+
+        self._appending = not with_total
+        self._latest, self._token = self._runner.run(call, self._connect)
+
+    def _cancel(self) -> None:
+        if self._token is not None:
+            self._token.cancel()
+        self._token = None
+
+    def _connect(self, signals: TaskSignals) -> None:
+        signals.returned.connect(self._on_task_returned)
+        signals.failed.connect(self._on_task_failed)
+
+    def _on_task_returned(self, task_id: int, page: Page) -> None:
+        if task_id != self._latest:
+            return
+        self._token = None
+        if self._appending:
+            self._apply_more(page)
+        else:
+            self._apply_reset(page)
+        self.loaded.emit()
+
+    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
+        if task_id != self._latest:
+            return
+        self._token = None
+        self.error = exc.message if isinstance(exc, VsaError) else "The history could not be read."
+        if not self._appending:
+            self._apply_reset(Page([], 0))
+        else:
+            self._total = len(self._rows)
+        self.loaded.emit()
+
+    def _apply_reset(self, page: Page) -> None:
         self.beginResetModel()
-        self._rows, self._thumbs, self.error = [], {}, ""
-        self._total = self._count()
-        self._rows = self._page(0)
+        self._rows = list(page.entries)
+        self._ids = {e.id for e in self._rows}
+        self._total = page.total if page.total is not None else len(self._rows)
+        self._thumbs, self._pixmaps, self._texts = dict(page.thumbs), {}, dict(page.texts)
+        self.error = ""
         self.endResetModel()
 
-    def _count(self) -> int:
-        if self._store is None:
-            return 0
-        try:
-            return self._store.count_matching(self._text, self._label)
-        except VsaError as exc:
-            self.error = exc.message
-            return 0
+    def _apply_more(self, page: Page) -> None:
+        fresh = [e for e in page.entries if e.id not in self._ids]
+        if not page.entries:
+            self._total = len(self._rows)  # fewer rows than counted: someone deleted some
+            return
+        self._thumbs.update(page.thumbs)
+        self._texts.update(page.texts)
+        if not fresh:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
+        self._rows.extend(fresh)
+        self._ids.update(e.id for e in fresh)
+        self.endInsertRows()
 
-    def _page(self, offset: int) -> list[HistoryEntry]:
-        if self._store is None:
-            return []
-        try:
-            return self._store.search(self._text, self._label, limit=PAGE, offset=offset)
-        except VsaError as exc:
-            self.error = exc.message
-            return []
+    # ------------------------------------------------------------------ single rows
+
+    def add_result(self, result: AnalysisResult) -> None:
+        """Put a result that was just stored on top, without reading the list again."""
+        if self.filtered or self._store is None:
+            self.refresh()  # whether it matches is the store's business
+            return
+        if result.id in self._ids:
+            return
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._rows.insert(0, entry_of(result))
+        self._ids.add(result.id)
+        self._total += 1
+        self.endInsertRows()
+        if result.text_input and len(result.text_input) >= EXCERPT_CHARS:
+            self._texts[result.id] = result.text_input
+        if result.image is not None:
+            self._load_thumbnail(result.id)
+
+    def _load_thumbnail(self, result_id: str) -> None:
+        store = self._store
+        assert store is not None
+
+        def call(token: CancelToken, progress: Callable[[str, float], None]) -> Any:
+            return result_id, read_thumbnail(store, result_id)
+
+        def connect(signals: TaskSignals) -> None:
+            signals.returned.connect(self._on_thumbnail_returned)
+
+        self._runner.run(call, connect)
+
+    def _on_thumbnail_returned(self, task_id: int, value: tuple[str, QImage | None]) -> None:
+        result_id, image = value
+        if image is None or result_id not in self._ids:
+            return
+        self._thumbs[result_id] = image
+        for row, entry in enumerate(self._rows):
+            if entry.id == result_id:
+                self._rows[row] = dataclasses.replace(entry, has_thumbnail=True)
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+                break
+
+    def remove_ids(self, ids: list[str]) -> None:
+        """Take deleted entries out of the list (no reload)."""
+        gone = set(ids) & self._ids
+        for row in range(len(self._rows) - 1, -1, -1):
+            if self._rows[row].id in gone:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._rows[row]
+                self.endRemoveRows()
+        self._ids -= gone
+        self._total = max(len(self._rows), self._total - len(gone))
+
+    # ------------------------------------------------------------------ Qt model API
 
     @property
     def total(self) -> int:
@@ -118,17 +247,13 @@ class HistoryModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def canFetchMore(self, parent: Index) -> bool:
-        return not parent.isValid() and len(self._rows) < self._total
+        if parent.isValid() or self._store is None or self.loading:
+            return False
+        return len(self._rows) < self._total
 
     def fetchMore(self, parent: Index) -> None:
-        more = self._page(len(self._rows))
-        if not more:
-            self._total = len(self._rows)
-            return
-        start = len(self._rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(more) - 1)
-        self._rows.extend(more)
-        self.endInsertRows()
+        if self.canFetchMore(parent):
+            self._start(offset=len(self._rows), with_total=False)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -144,31 +269,28 @@ class HistoryModel(QAbstractTableModel):
         if role == ID_ROLE:
             return entry.id
         if role == Qt.ItemDataRole.DisplayRole:
-            return (_when, _reading, _input)[index.column()](entry)
+            return (when_text, reading_text, input_text)[index.column()](entry)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{entry.mode}: {_input(entry)}"
+            return self._tooltip(entry)
         if role == Qt.ItemDataRole.DecorationRole and index.column() == 0:
-            return self._thumbnail(entry)
+            return self._thumbnail(entry.id)
         return None
 
-    def _thumbnail(self, entry: HistoryEntry) -> QPixmap | None:
-        if not entry.has_thumbnail or self._store is None:
-            return None
-        if entry.id not in self._thumbs:
-            pixmap = None
-            try:
-                data = self._store.thumbnail(entry.id)
-            except VsaError as exc:
-                log.warning("thumbnail of %s unreadable: %s", entry.id, exc.message)
-                data = None
-            if data:
-                pixmap = QPixmap()
-                pixmap.loadFromData(data)
-                pixmap = pixmap.scaled(
-                    48,
-                    48,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            self._thumbs[entry.id] = pixmap
-        return self._thumbs[entry.id]
+    def _tooltip(self, entry: HistoryEntry) -> str:
+        text = self._texts.get(entry.id) or entry.excerpt
+        if len(text) > TOOLTIP_CHARS:
+            text = text[: TOOLTIP_CHARS - 1] + "…"
+        head = entry.mode + (f": image {entry.image_name}" if entry.image_name else "")
+        body = f"<br>{html.escape(text)}" if text else ""
+        # Rich text on purpose: it wraps long texts; the user's text is escaped, never markup.
+        return (
+            f"<qt><b>{html.escape(head)}</b><span style='white-space:pre-wrap'>{body}</span></qt>"
+        )
+
+    def _thumbnail(self, result_id: str) -> QPixmap | None:
+        if result_id not in self._pixmaps:
+            image = self._thumbs.get(result_id)
+            if image is None:
+                return None
+            self._pixmaps[result_id] = QPixmap.fromImage(image)
+        return self._pixmaps[result_id]

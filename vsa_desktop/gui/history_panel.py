@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,12 +24,24 @@ from PySide6.QtWidgets import (
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.core.settings import Settings
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.gui.history_model import HistoryModel
 
 log = logging.getLogger(__name__)
 
 ALL_LABELS = "All emotions"
+INPUT_MIN_PX = 80  # the Input column never gets narrower than this
+SEARCH_SETTLE_MS = 200  # search as you type, once the typing pauses
+
+
+def open_history(settings: Settings) -> tuple[HistoryStore | None, str]:
+    """Open the history file the settings name; (None, reason) when it cannot be opened."""
+    try:
+        store = HistoryStore(Path(settings.history_path) if settings.history_path else None)
+    except VsaError as exc:
+        return None, exc.message
+    return store, store.recovery_message or ""
 
 
 class HistoryPanel(QWidget):
@@ -36,11 +49,13 @@ class HistoryPanel(QWidget):
 
     Signals:
         entry_selected(object): the AnalysisResult of the row the user selected.
+        entries_deleted(list): the ids just deleted.
         selection_changed(int): how many rows are selected now.
         history_failed(str): a history read or write failed (one sentence).
     """
 
     entry_selected = Signal(object)
+    entries_deleted = Signal(list)
     selection_changed = Signal(int)
     history_failed = Signal(str)
 
@@ -49,6 +64,9 @@ class HistoryPanel(QWidget):
         self.store = store
         self.model = HistoryModel(store)
         self._undo: list[tuple[AnalysisResult, bytes | None]] = []
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SEARCH_SETTLE_MS)
         self._build()
         self._wire()
         self.model.refresh()
@@ -72,9 +90,19 @@ class HistoryPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # The Input column takes the width that is left and elides; no sideways scrolling.
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        when = 40 + 12 + self.fontMetrics().horizontalAdvance("2026-12-31 ")
+        reading = self.fontMetrics().horizontalAdvance("surprise 100 %  ")
+        header.resizeSection(0, when)
+        header.resizeSection(1, reading)
+        header.setMinimumSectionSize(min(40, header.minimumSectionSize()))
+        frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(when + reading + INPUT_MIN_PX + frame)
         self.delete_button = QPushButton("Delete", self)
         self.delete_button.setAccessibleName("Delete selected history entries")
         self.undo_button = QPushButton("Undo delete", self)
@@ -97,6 +125,8 @@ class HistoryPanel(QWidget):
 
     def _wire(self) -> None:
         self.search.textChanged.connect(self._on_search_text_changed)
+        self.search.returnPressed.connect(self._on_settle_timeout)
+        self._settle.timeout.connect(self._on_settle_timeout)
         self.label_filter.currentIndexChanged.connect(self._on_label_filter_changed)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
@@ -104,8 +134,9 @@ class HistoryPanel(QWidget):
         shortcut = QShortcut(QKeySequence.StandardKey.Delete, self.table)
         shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         shortcut.activated.connect(self._on_delete_button_clicked)
-        self.model.modelReset.connect(self._update_footer)
+        self.model.loaded.connect(self._update_footer)
         self.model.rowsInserted.connect(self._update_footer)
+        self.model.rowsRemoved.connect(self._update_footer)
 
     # ------------------------------------------------------------------ public
 
@@ -118,6 +149,21 @@ class HistoryPanel(QWidget):
     def refresh(self) -> None:
         """Reload the rows (keeps the filters)."""
         self.model.refresh()
+
+    @property
+    def busy(self) -> bool:
+        """True while a search is waiting for the typing to pause or a page is being read."""
+        return self._settle.isActive() or self.model.loading
+
+    def add_result(self, result: AnalysisResult) -> None:
+        """Show a result that was just stored (one new row, no reload)."""
+        self.model.add_result(result)
+
+    def shutdown(self) -> None:
+        """Stop reading the history and let go of the store."""
+        self._settle.stop()
+        self.model.shutdown()
+        self.store = None
 
     def selected_ids(self) -> list[str]:
         """Ids of the selected rows, top to bottom."""
@@ -145,6 +191,10 @@ class HistoryPanel(QWidget):
     # ------------------------------------------------------------------ slots
 
     def _on_search_text_changed(self, text: str) -> None:
+        self._settle.start()  # restarts while typing: one query when the typing pauses
+
+    def _on_settle_timeout(self) -> None:
+        self._settle.stop()
         self._apply_filters()
 
     def _on_label_filter_changed(self, index: int) -> None:
@@ -166,15 +216,19 @@ class HistoryPanel(QWidget):
         ids = self.selected_ids()
         if not ids or self.store is None:
             return
-        batch = []
+        batch, deleted = [], []
         for result_id in ids:
             try:
                 batch.append((self.store.get(result_id), self.store.thumbnail(result_id)))
                 self.store.delete(result_id)
             except VsaError as exc:
                 self.history_failed.emit(exc.message)
+            else:
+                deleted.append(result_id)
         self._undo = batch
-        self.model.refresh()
+        self.model.remove_ids(deleted)
+        if deleted:
+            self.entries_deleted.emit(deleted)
 
     def _on_undo_button_clicked(self) -> None:
         if self.store is None or not self._undo:
@@ -200,6 +254,9 @@ class HistoryPanel(QWidget):
             return None
 
     def _update_footer(self, *args: object) -> None:
+        if self.model.loading and not self.model.rowCount():
+            self.footer.setText("Reading the history…")
+            return
         shown, total = self.model.rowCount(), self.model.total
         text = f"{total} analys{'is' if total == 1 else 'es'}"
         if shown < total:

@@ -58,8 +58,10 @@ class ModelTasks(QObject):
     Signals:
         conversion_started(str): the model being converted.
         conversion_progressed(int): percent done.
-        conversion_finished(str): the runtime ``auto`` now uses (onnx-int8, onnx or torch).
-        conversion_failed(str): one sentence saying why (also logged).
+        conversion_finished(str): the runtime ``auto`` now uses (onnx-int8, onnx or torch);
+            ``converting`` is already False when it is emitted.
+        conversion_failed(str): one sentence saying why (also logged); ``converting`` is
+            already False.
     """
 
     conversion_started = Signal(str)
@@ -113,6 +115,7 @@ class ModelTasks(QObject):
     def _on_task_returned(self, task_id: int, report: Any) -> None:
         from vsa_desktop.core.text.loader import forget
 
+        self._token = None  # ``converting`` is False for whoever handles the signals below
         if report is None:
             log.info("no ONNX conversion needed for %s", self._model)
             return
@@ -134,6 +137,7 @@ class ModelTasks(QObject):
         self.conversion_finished.emit(report.best_runtime)
 
     def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
+        self._token = None
         if isinstance(exc, VsaError):
             message = exc.message
             log.warning("ONNX conversion of %s failed: %s (%s)", self._model, message, exc.detail)

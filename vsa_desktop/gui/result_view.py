@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
@@ -12,13 +11,14 @@ from vsa_desktop.core import verdict
 from vsa_desktop.core.pipeline import LITE_NOTE
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.gui.chart_view import ChartView
 from vsa_desktop.gui.message_bar import MessageBar
-
-if TYPE_CHECKING:
-    from vsa_desktop.gui.chart_canvas import ChartCanvas
+from vsa_desktop.gui.wording import GUI_LITE_NOTE, GUI_LITE_NOTE_OFFLINE, for_gui
 
 NOTICE = "Scores describe expressed emotion, not inner feelings."
 EMPTY = "Drop an image and/or type a text, then press Analyze (Ctrl+Enter)."
+DOWNLOAD = "Download the full model…"
+DOWNLOAD_OFFLINE = "Go online and download the full model…"
 TOP_N = 3
 VERDICT_COLOURS = {
     "consistent": "#009E73",
@@ -41,14 +41,16 @@ def _labels_html(scores: dict[str, float]) -> str:
 class ResultView(QWidget):
     """Shows one AnalysisResult: headline, agreement, channels, description, warnings, chart.
 
-    The chart (Matplotlib) is created on first use, so the window shows without waiting for
-    Matplotlib to import.
+    The chart is drawn off the GUI thread (``ChartView``); Matplotlib is imported there.
 
     Signals:
-        download_requested(): "Download the full model" was clicked (beside the lite note).
+        download_requested(): "Download the full model" (or, offline, "Go online and
+            download") was clicked beside the lite note.
+        result_drawn(object): the result (or None), chart included, is on screen.
     """
 
     download_requested = Signal()
+    result_drawn = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,18 +59,18 @@ class ResultView(QWidget):
         self.agreement = self._label("Agreement")
         self.details = self._label("Readings per channel")
         self.warnings = self._label("Warnings")
-        self.download_button = QPushButton("Download the full model…", self)
+        self.download_button = QPushButton(DOWNLOAD, self)
         self.download_button.setToolTip(
             "Download DistilRoBERTa (about 330 MB) for better text scores"
         )
+        self._offline = False
         self.download_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.download_button.clicked.connect(self.download_requested)
         self.download_button.hide()
         self.notice = self._label("Notice")
         self.notice.setText(f"<i>{NOTICE}</i>")
-        self._chart: ChartCanvas | None = None
-        self._chart_slot = QVBoxLayout()
-        self._chart_slot.setContentsMargins(0, 0, 0, 0)
+        self.chart = ChartView(self)
+        self.chart.chart_drawn.connect(self.result_drawn)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         for widget in (
@@ -80,22 +82,21 @@ class ResultView(QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details)
-        layout.addLayout(self._chart_slot, 1)
+        layout.addWidget(self.chart, 1)
         layout.addWidget(self.notice)
         self.result: AnalysisResult | None = None
         self.show_result(None)
 
-    @property
-    def chart(self) -> ChartCanvas:
-        """The chart canvas (created, and Matplotlib imported, on first use)."""
-        if self._chart is None:
-            from vsa_desktop.gui.chart_canvas import ChartCanvas
+    def set_offline(self, offline: bool) -> None:
+        """Offline, the lite note offers "Go online and download" (a download would fail)."""
+        self._offline = offline
+        self.download_button.setText(DOWNLOAD_OFFLINE if offline else DOWNLOAD)
+        if self.result is not None:
+            self._set(self.warnings, _warnings_html(self.result, offline))
 
-            self._chart = ChartCanvas(self)
-            self._chart_slot.addWidget(self._chart)
-            self._chart.show()
-            self._chart.show_result(self.result)
-        return self._chart
+    def shutdown(self) -> None:
+        """Stop the chart's worker."""
+        self.chart.shutdown()
 
     def _label(self, name: str, bold_size: int = 0) -> QLabel:
         label = QLabel(self)
@@ -111,11 +112,14 @@ class ResultView(QWidget):
             label.setFont(font)
         return label
 
-    def show_result(self, result: AnalysisResult | None, origin: str = "") -> None:
+    def show_result(
+        self, result: AnalysisResult | None, origin: str = "", offline: bool | None = None
+    ) -> None:
         """Display ``result`` (None: the empty state). ``origin`` is e.g. "From history"."""
         self.result = result
-        if result is not None or self._chart is not None:
-            self.chart.show_result(result)
+        if offline is not None:
+            self.set_offline(offline)
+        self.chart.show_result(result)
         if result is None or result.fusion is None:
             self.headline.setText(EMPTY if result is None else "No reading.")
             for label in (self.agreement, self.details, self.warnings):
@@ -130,7 +134,7 @@ class ResultView(QWidget):
         if origin:  # the input boxes hold the next analysis, so say what this one read
             details = _input_html(result) + "<br>" + details
         self._set(self.details, details)
-        self._set(self.warnings, _warnings_html(result))
+        self._set(self.warnings, _warnings_html(result, self._offline))
         self.download_button.setVisible(LITE_NOTE in result.warnings)
 
     @staticmethod
@@ -210,8 +214,11 @@ def _details_html(result: AnalysisResult) -> str:
     return "<br>".join(lines)
 
 
-def _warnings_html(result: AnalysisResult) -> str:
+def _warnings_html(result: AnalysisResult, offline: bool = False) -> str:
+    """The result's notes in the window's words (menus and buttons, not commands)."""
     if not result.warnings:
         return ""
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
+    lite = GUI_LITE_NOTE_OFFLINE if offline else GUI_LITE_NOTE
+    notes = [lite if w == LITE_NOTE else for_gui(w) for w in result.warnings]
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in notes)
     return f"<span style='color:#B35900'>⚠ Notes:</span><ul style='margin:0'>{items}</ul>"

@@ -28,12 +28,14 @@ from vsa_desktop.core import secrets
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.settings import (
     DEFAULT_TEXT_MODEL,
+    FUSION_RULES,
     TEXT_RUNTIMES,
     VISION_BACKENDS,
     Settings,
     load_settings,
     save_settings,
 )
+from vsa_desktop.gui.wording import for_gui
 from vsa_desktop.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,29 @@ log = logging.getLogger(__name__)
 MODEL_CHOICES = ("auto", "builtin:lite", DEFAULT_TEXT_MODEL)
 KEY_FROM_ENV = "GROQ_API_KEY is set in the environment; it is used instead of a stored key."
 KEY_STORED = "Stored in the system keyring, never in the settings file. Leave empty to keep it."
+GROQ_MODELS_NOTE = (
+    "An ordered list, one model per line: the first is tried first; when Groq has retired "
+    "it, the next one it still lists is used."
+)
+GROQ_MODEL_ROWS = 5
+RULE_WORDS = {
+    "auto": "auto: the rule validation chose",
+    "weighted": "weighted: a weighted sum of the two channels",
+    "product": "product: multiply the channels (independent evidence)",
+}
+
+
+def _rule_words(rule: str) -> str:
+    """The fusion rule in words; ``auto`` names the rule validation chose."""
+    words = RULE_WORDS.get(rule, rule)
+    if rule == "auto":
+        from vsa_desktop.core.reading import resolve_rule
+
+        try:
+            words += f" ({resolve_rule('auto')})"
+        except (OSError, ValueError) as exc:  # no calibration file: auto still works
+            log.info("fusion rule for auto unknown: %r", exc)
+    return words
 
 
 def _row(*widgets: QWidget) -> QWidget:
@@ -100,8 +125,23 @@ class SettingsDialog(QDialog):
         self.vision_backend.setAccessibleName("Vision backend")
         self.vision_models = QPlainTextEdit(self)
         self.vision_models.setTabChangesFocus(True)
-        self.vision_models.setFixedHeight(80)
+        self.vision_models.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.vision_models.setPlaceholderText("qwen/qwen3.8-27b\n(one model per line)")
+        lines = self.vision_models.fontMetrics().lineSpacing() * GROQ_MODEL_ROWS
+        margins = self.vision_models.contentsMargins()
+        frame = 2 * self.vision_models.frameWidth() + margins.top() + margins.bottom()
+        self.vision_models.setMinimumHeight(lines + frame + 8)
         self.vision_models.setAccessibleName("Groq vision models, one per line, preferred first")
+        self.vision_models_note = QLabel(GROQ_MODELS_NOTE, self)
+        self.vision_models_note.setWordWrap(True)
+        self.fusion_rule = QComboBox(self)
+        for rule in FUSION_RULES:
+            self.fusion_rule.addItem(_rule_words(rule), rule)
+        self.fusion_rule.setAccessibleName("Fusion rule")
+        self.fusion_rule.setToolTip(
+            "How the text and image scores are combined; auto takes the rule that did best "
+            "on the validation pairs (Help ▸ How readings are checked)."
+        )
         self.base_url = QLineEdit(self)
         self.base_url.setPlaceholderText("default: https://api.groq.com")
         self.base_url.setAccessibleName("Groq base URL")
@@ -135,10 +175,12 @@ class SettingsDialog(QDialog):
         form.addRow("Text runtime", self.text_runtime)
         form.addRow("Vision", self.vision_backend)
         form.addRow("Groq models", self.vision_models)
+        form.addRow("", self.vision_models_note)
         form.addRow("Groq base URL", self.base_url)
         form.addRow("Groq API key", self.api_key)
         form.addRow("", self.key_note)
-        form.addRow("Fusion", _row(self.weight, self.weight_label))
+        form.addRow("Fusion rule", self.fusion_rule)
+        form.addRow("Fusion weight", _row(self.weight, self.weight_label))
         form.addRow("Thumbnails", self.keep_thumbnails)
         form.addRow("History file", _row(self.history_path, self.browse_history))
         layout = QVBoxLayout(self)
@@ -164,6 +206,7 @@ class SettingsDialog(QDialog):
         self.vision_backend.setCurrentText(settings.vision_backend)
         self.vision_models.setPlainText("\n".join(settings.vision_models))
         self.base_url.setText(settings.groq_base_url)
+        self.fusion_rule.setCurrentIndex(max(0, self.fusion_rule.findData(settings.fusion_rule)))
         self.weight.setValue(round(settings.fusion_text_weight * 100))
         self._on_weight_value_changed(self.weight.value())
         self.keep_thumbnails.setChecked(settings.keep_thumbnails)
@@ -198,6 +241,7 @@ class SettingsDialog(QDialog):
                 "vision_models": models,
                 "groq_base_url": self.base_url.text().strip(),
                 "fusion_text_weight": self.weight.value() / 100.0,
+                "fusion_rule": self.fusion_rule.currentData(),
                 "keep_thumbnails": self.keep_thumbnails.isChecked(),
                 "history_path": self.history_path.text().strip(),
             }
@@ -271,10 +315,12 @@ class SettingsDialog(QDialog):
     def _on_check_returned(self, task_id: int, message: str) -> None:
         if task_id == self._check_id:
             self.check_model.setEnabled(True)
-            self.check_result.setText(f"✓ {message}")
+            self.check_result.setText(f"✓ {for_gui(message)}")
 
     def _on_check_failed(self, task_id: int, exc: BaseException) -> None:
         if task_id == self._check_id:
             self.check_model.setEnabled(True)
-            text = exc.message if isinstance(exc, VsaError) else f"Unexpected error: {exc!r}"
+            text = (
+                for_gui(exc.message) if isinstance(exc, VsaError) else f"Unexpected error: {exc!r}"
+            )
             self.check_result.setText(f"✗ {text}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QWidget
 
 STAGE_WORDS = {
     "image": "Reading the image…",
@@ -14,6 +15,38 @@ STAGE_WORDS = {
 }
 STAGE_FRACTIONS = {"image": 0.05, "text": 0.2, "vision": 0.55, "fusion": 0.9, "done": 1.0}
 LITE_LINK = "<a href='download'>lite model — download full</a>"
+LITE_LINK_OFFLINE = "<a href='download'>lite model — go online and download full</a>"
+MIN_TEXT_PX = 60
+
+
+class ElidedLabel(QLabel):
+    """A plain-text label that shrinks with "…" instead of pushing its neighbours over.
+
+    The full text stays in ``text()`` and in the tooltip.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        # Preferred: as wide as its text when there is room, down to MIN_TEXT_PX when not.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_TEXT_PX, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        elided = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), elided)
+        painter.end()
 
 
 class StatusBar(QStatusBar):
@@ -27,7 +60,7 @@ class StatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.models = QLabel("Text: loading…  ·  Vision: …", self)
+        self.models = ElidedLabel("Text: loading…  ·  Vision: …", self)
         self.models.setAccessibleName("Active models")
         self.network = QLabel(self)
         self.network.setAccessibleName("Network mode")
@@ -37,7 +70,7 @@ class StatusBar(QStatusBar):
         self.progress.setTextVisible(False)
         self.progress.setAccessibleName("Analysis progress")
         self.progress.hide()
-        self.activity = QLabel(self)
+        self.activity = ElidedLabel("", self)
         self.activity.setAccessibleName("Activity")
         self.lite_link = QLabel(LITE_LINK, self)
         self.lite_link.setAccessibleName("Download the full text model")
@@ -45,16 +78,19 @@ class StatusBar(QStatusBar):
         self.lite_link.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.lite_link.linkActivated.connect(self._on_lite_link_activated)
         self.lite_link.hide()
-        self.background = QLabel(self)
+        self.background = ElidedLabel("", self)
         self.background.setAccessibleName("Background work")
         self.background.hide()
+        # Everything is a normal (not permanent) widget with a stretch, so the bar shares its
+        # width out and nothing is drawn over anything else at any window width.
         self.addWidget(self.models, 0)
         self.addWidget(self.lite_link, 0)
-        self.addWidget(QLabel(self), 1)  # keeps the link beside the models
-        self.addPermanentWidget(self.background)
-        self.addPermanentWidget(self.activity)
-        self.addPermanentWidget(self.progress)
-        self.addPermanentWidget(self.network)
+        self.addWidget(self.background, 0)
+        self.addWidget(self.activity, 1)  # takes what is left, so the link stays by the models
+        self.addWidget(self.progress, 0)
+        self.addWidget(self.network, 0)
+        self._offline = False
+        self._lite = False
         self.set_offline(False)
 
     def set_models(self, text: str, vision: str) -> None:
@@ -63,16 +99,24 @@ class StatusBar(QStatusBar):
 
     def set_lite(self, lite: bool) -> None:
         """Show the "download full" link while the built-in lite model reads the text."""
+        self._lite = lite
         self.lite_link.setVisible(lite)
 
     def show_background(self, message: str, tip: str = "") -> None:
         """Show background work (e.g. the ONNX conversion); "" hides it."""
         self.background.setText(message)
-        self.background.setToolTip(tip)
+        self.background.setToolTip(tip or message)
         self.background.setVisible(bool(message))
 
     def set_offline(self, offline: bool) -> None:
         """Show online or offline (text-only cloud use off)."""
+        self._offline = offline
+        self.lite_link.setText(LITE_LINK_OFFLINE if offline else LITE_LINK)
+        self.lite_link.setToolTip(
+            "The built-in lite model reads the text: go online and download DistilRoBERTa"
+            if offline
+            else "The built-in lite model reads the text: download DistilRoBERTa"
+        )
         self.network.setText("● Offline" if offline else "● Online")
         self.network.setStyleSheet("color: #B35900;" if offline else "color: #009E73;")
 

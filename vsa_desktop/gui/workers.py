@@ -7,7 +7,10 @@ GUI thread, so no QObject is ever deleted from a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
+import threading
 import traceback
 import weakref
 from collections.abc import Callable
@@ -29,12 +32,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_MS = 15_000
-_pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+# A worker running Python holds the GIL for up to the switch interval (5 ms by default) each
+# time the GUI thread needs it, and painting a list calls Python (``data()``) hundreds of
+# times: 1 ms keeps those hand-overs short while workers run.
+GUI_SWITCH_INTERVAL_S = 0.001
+_runners: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
 
 
-def live_pools() -> list[QThreadPool]:
-    """Every worker pool made by this module that still exists (tests check they are idle)."""
-    return list(_pools)
+def live_runners() -> list[TaskRunner]:
+    """Every task runner made by this module whose Qt object still exists (for the tests)."""
+    alive = []
+    for runner in list(_runners):
+        try:
+            runner.objectName()  # raises RuntimeError once the C++ object is deleted
+        except RuntimeError:
+            _runners.discard(runner)
+            continue
+        alive.append(runner)
+    return alive
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -112,9 +127,11 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
+        if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
-        _pools.add(self._pool)
+        _runners.add(self)
         self._next_id = 0
         self._live: dict[int, tuple[TaskSignals, CancelToken]] = {}
 
@@ -135,7 +152,9 @@ class TaskRunner(QObject):
         """
         self._next_id += 1
         task_id = self._next_id
-        signals = TaskSignals()
+        # Parented: when the worker drops its reference (on the pool thread), the wrapper's
+        # end never deletes the C++ object there; it is deleted on the GUI thread after ``ended``.
+        signals = TaskSignals(self)
         token = CancelToken()
         self._live[task_id] = (signals, token)
         signals.ended.connect(self._on_task_ended)
@@ -153,28 +172,69 @@ class TaskRunner(QObject):
     @property
     def busy(self) -> bool:
         """True while any task is queued or running."""
-        return bool(self._live) or self._pool.activeThreadCount() > 0
+        return bool(self._live) or self.active_threads() > 0
+
+    def active_threads(self) -> int:
+        """Pool threads running a task now (0 once the pool itself is gone)."""
+        try:
+            return self._pool.activeThreadCount()
+        except RuntimeError:  # the pool was deleted with its parent: nothing can run
+            return 0
 
     def cancel_all(self) -> None:
         """Set every live task's cancel token and drop queued tasks."""
-        self._pool.clear()
         for _, token in self._live.values():
             token.cancel()
+        with contextlib.suppress(RuntimeError):  # the pool may be gone with its parent
+            self._pool.clear()
 
     def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
         """Cancel everything and wait for the threads; True when they all stopped in time."""
         self.cancel_all()
-        done = self._pool.waitForDone(wait_ms)
+        try:
+            done = self._pool.waitForDone(wait_ms)
+        except RuntimeError:
+            return True
         if not done:
             log.warning("background tasks still running after %d ms", wait_ms)
         return done
+
+
+class HistoryBox:
+    """A history store that is being opened on a worker thread.
+
+    Opening checks the whole file (seconds for a big history), so the window opens it in
+    the background; an analysis that finishes first waits for it in its own worker.
+    """
+
+    OPEN_WAIT_S = 120.0
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self.store: HistoryStore | None = None
+        self.problem = ""
+
+    def fill(self, store: HistoryStore | None, problem: str) -> None:
+        """The opening ended (``store`` None: it could not be opened, ``problem`` says why)."""
+        self.store, self.problem = store, problem
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """True once the opening has ended."""
+        return self._ready.is_set()
+
+    def wait(self, timeout: float = OPEN_WAIT_S) -> HistoryStore | None:
+        """Worker threads only: the store once it is open (None when it could not be)."""
+        self._ready.wait(timeout)
+        return self.store
 
 
 @dataclass(frozen=True)
 class HistoryTarget:
     """Where (and how) a finished analysis is recorded, in the worker."""
 
-    store: HistoryStore
+    store: HistoryStore | HistoryBox
     thumbnail_source: PILImage.Image | None = None
     keep_thumbnail: bool = True
 
@@ -196,8 +256,13 @@ def analysis_call(
         result = analyze(request, cancel=token, progress=progress)
         if token.cancelled or history is None:
             return result, ""
+        store = history.store
+        if isinstance(store, HistoryBox):
+            store = store.wait()
+            if store is None:
+                return result, ""  # no history file: the window said why when it opened
         try:
-            history.store.add(result, history.thumbnail_source, history.keep_thumbnail)
+            store.add(result, history.thumbnail_source, history.keep_thumbnail)
         except HistoryError as exc:
             log.warning("history write failed: %s (%s)", exc.message, exc.detail)
             return result, exc.message
