@@ -85,6 +85,9 @@ def test_old_results_that_said_divergent_with_the_same_label_read_consistent() -
 def test_percent_is_one_format_everywhere() -> None:
     assert verdict.percent(0.655) == "66 %"
     assert verdict.percent(0.0) == "0 %" and verdict.percent(1.0) == "100 %"
+    # a calibrated probability short of certainty is never written as certainty
+    assert verdict.percent(0.9996) == "> 99 %" and verdict.percent(0.0004) == "< 1 %"
+    assert verdict.percent(0.994) == "99 %" and verdict.percent(0.006) == "1 %"
 
 
 def test_level_meaning_needs_measured_figures() -> None:

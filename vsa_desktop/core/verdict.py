@@ -18,7 +18,15 @@ VERDICT_TITLES = {
 
 
 def percent(value: float) -> str:
-    """The one way a probability is written: ``81 %`` (rounded to a whole percent)."""
+    """The one way a probability is written: ``81 %`` (rounded to a whole percent).
+
+    A probability that is not exactly 0 or 1 never rounds to "0 %" or "100 %": a calibrated
+    0.997 is written "> 99 %", so the window never claims a certainty the model does not have.
+    """
+    if 0.995 <= value < 1.0:
+        return "> 99 %"
+    if 0.0 < value < 0.005:
+        return "< 1 %"
     return f"{round(100 * value):d} %"
 
 
