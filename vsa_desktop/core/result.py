@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from vsa_desktop.core.explanation import Cue, FusionParts, TextExplanation
 from vsa_desktop.core.taxonomy import EMOTIONS
 
 SCHEMA = "vsa.result/1"
@@ -80,6 +81,7 @@ class TextResult:
     probabilities: Scores | None = None
     calibrated: bool = False
     calibration: str | None = None
+    explanation: TextExplanation | None = None  # on request only (``core.explain``)
 
     @property
     def shown_scores(self) -> Scores:
@@ -95,10 +97,12 @@ class TextResult:
             "confidence": self.confidence,
             "chunks": self.chunks,
             **_calibration_fields(self),
+            **({"explanation": self.explanation.to_dict()} if self.explanation else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextResult:
+        explanation = d.get("explanation")
         return cls(
             model=str(d["model"]),
             runtime=str(d["runtime"]),
@@ -107,24 +111,43 @@ class TextResult:
             confidence=float(d["confidence"]),
             chunks=int(d.get("chunks", 1)),
             **_calibration_args(d),
+            explanation=TextExplanation.from_dict(explanation) if explanation else None,
         )
 
 
 @dataclass(frozen=True)
 class Face:
-    """One face found by the local backend: its box (x, y, w, h) in image pixels."""
+    """One face found by the local backend: its box (x, y, w, h) in image pixels.
+
+    ``share`` is the face's weight in the image's reading (the shares sum to 1); None in
+    files from before shares were recorded.
+    """
 
     box: tuple[int, int, int, int]
     scores: Scores
     label: str
+    share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"box": list(self.box), "scores": dict(self.scores), "label": self.label}
+        d: dict[str, Any] = {
+            "box": list(self.box),
+            "scores": dict(self.scores),
+            "label": self.label,
+        }
+        if self.share is not None:
+            d["share"] = self.share
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Face:
         x, y, w, h = (int(v) for v in d["box"])
-        return cls(box=(x, y, w, h), scores=_scores(d["scores"]), label=str(d["label"]))
+        share = d.get("share")
+        return cls(
+            box=(x, y, w, h),
+            scores=_scores(d["scores"]),
+            label=str(d["label"]),
+            share=float(share) if share is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,7 @@ class VisionResult:
     probabilities: Scores | None = None
     calibrated: bool = False
     calibration: str | None = None
+    cues: tuple[Cue, ...] = ()  # visual cues a vision-language model named (never invented)
 
     @property
     def shown_scores(self) -> Scores:
@@ -157,6 +181,7 @@ class VisionResult:
             "description": self.description,
             "faces": [f.to_dict() for f in self.faces],
             **_calibration_fields(self),
+            **({"cues": [c.to_dict() for c in self.cues]} if self.cues else {}),
         }
 
     @classmethod
@@ -170,6 +195,7 @@ class VisionResult:
             description=str(d.get("description", "")),
             faces=tuple(Face.from_dict(f) for f in d.get("faces", [])),
             **_calibration_args(d),
+            cues=tuple(Cue.from_dict(c) for c in d.get("cues", [])),
         )
 
 
@@ -237,6 +263,7 @@ class FusionResult:
     probabilities: Scores | None = None
     calibrated: bool = False
     calibration: str | None = None
+    parts: FusionParts | None = None  # on request only (``core.explain.fusion_parts``)
 
     @property
     def shown_scores(self) -> Scores:
@@ -255,11 +282,13 @@ class FusionResult:
         }
         if self.single_channel:
             d["single_channel"] = self.single_channel
+        if self.parts is not None:
+            d["parts"] = self.parts.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FusionResult:
-        agreement = d.get("agreement")
+        agreement, parts = d.get("agreement"), d.get("parts")
         return cls(
             weights={k: float(v) for k, v in d["weights"].items()},
             scores=_scores(d["scores"]),
@@ -269,6 +298,7 @@ class FusionResult:
             single_channel=d.get("single_channel"),
             rule=str(d.get("rule", "weighted")),  # files before rules existed used this one
             **_calibration_args(d),
+            parts=FusionParts.from_dict(parts) if parts else None,
         )
 
 
