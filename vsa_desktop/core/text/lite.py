@@ -260,6 +260,23 @@ class LiteTextAnalyzer:
         """Load the analyzer from ``path`` (default: the shipped model)."""
         return cls(read_model(path or default_model_path()))
 
+    @property
+    def vocab(self) -> Vocabulary:
+        """The featuriser's settings and vocabulary (explanations map features back to words)."""
+        return self._vocab
+
+    def contributions(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return each feature's part of the seven raw logits, for explanations.
+
+        Returns:
+            (feature indices, parts of shape (features, 7) in ``EMOTIONS`` order, bias):
+            ``parts.sum(axis=0) + bias`` is ``logits(text)``, since the model is linear in
+            its features.
+        """
+        idx, values = featurize(text, self._vocab)
+        parts = values[:, None] * self._weights[idx].astype(np.float64)
+        return idx, parts, self._bias.copy()
+
     def logits(self, text: str) -> np.ndarray:
         """Return the seven raw logits (before calibration), in ``EMOTIONS`` order."""
         idx, values = featurize(text, self._vocab)
