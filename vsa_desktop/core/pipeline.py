@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from vsa_desktop.core import fusion, reading
 from vsa_desktop.core.cancel import CancelToken, ProgressCallback, check
-from vsa_desktop.core.errors import InputError, VisionError, VsaError
+from vsa_desktop.core.errors import Cancelled, InputError, VisionError, VsaError
 from vsa_desktop.core.imaging import LoadedImage, load_image
 from vsa_desktop.core.result import AnalysisResult, TextResult, VisionResult
 from vsa_desktop.core.settings import Settings
@@ -49,6 +49,8 @@ class AnalysisRequest:
     offline: bool = False
     settings: Settings = field(default_factory=Settings)
     notes: tuple[str, ...] = ()  # sentences about the input (e.g. its encoding), kept in warnings
+    explain: bool = False  # add text.explanation and fusion.parts (``core.explain``)
+    explain_every: bool = False  # with explain: word weights for all seven emotions too
 
 
 @dataclass
@@ -140,10 +142,38 @@ def analyze(
         vision_error=run.vision_error,
         timings_ms=run.timings,
     )
+    if request.explain:
+        result = _explain(result, request, cancel)
     if history is not None:
         result = _keep(result, history, run.image if keep_thumbnail else None)
     report("done", 1.0)
     return result
+
+
+def _explain(
+    result: AnalysisResult, request: AnalysisRequest, cancel: CancelToken | None
+) -> AnalysisResult:
+    """``result`` explained; a failed explanation becomes a warning, the reading stays."""
+    from vsa_desktop.core.explain import explain_result
+
+    t0 = time.perf_counter()
+    try:
+        explained = explain_result(
+            result,
+            text_model=request.text_model,
+            text_runtime=request.text_runtime,
+            every=request.explain_every,
+            cancel=cancel,
+        )
+    except Cancelled:
+        raise
+    except VsaError as exc:
+        log.info("explanation failed: %s (%s)", exc.message, exc.detail)
+        warning = f"The words behind the text reading could not be found: {exc.message}"
+        return dataclasses.replace(result, warnings=(*result.warnings, warning))
+    timings = {**result.timings_ms, "explain": _ms(t0)}
+    timings["total"] = timings.get("total", 0.0) + timings["explain"]
+    return dataclasses.replace(explained, timings_ms=timings)
 
 
 def _keep(

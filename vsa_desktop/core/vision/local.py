@@ -11,7 +11,8 @@ How an image is read:
    then over the members with their weights (chosen on FER2013 PublicTest). These are the
    models' own probabilities, not temperature-calibrated: calibration is applied on top by
    the caller, keyed by ``model_files()``. FER2013 labels are folded onto the seven keys.
-3. The image's scores are the faces' scores averaged with each face's box area as weight.
+3. The image's scores are the faces' scores averaged with each face's box area as weight
+   (recorded as each face's ``share``).
 
 No face found: that is not an error of the app and not a guess; ``analyze`` raises
 ``VisionError(kind="no_face")`` and the pipeline goes on with the text alone.
@@ -26,7 +27,7 @@ in ``warnings`` says so. Anything smaller is too small to show an expression: no
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -428,7 +429,7 @@ def _combine(faces: list[Face], whole_image: bool, model_name: str = MODEL_NAME)
         label=label,
         confidence=confidence,
         description=_describe(faces, whole_image),
-        faces=tuple(faces),
+        faces=tuple(replace(f, share=float(w)) for f, w in zip(faces, weights, strict=True)),
     )
 
 
