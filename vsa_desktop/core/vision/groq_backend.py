@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -158,6 +159,10 @@ class GroqVisionBackend:
                 confidence=confidence,
                 description=description,
                 faces=(),
+                cues=tuple(
+                    dataclasses.replace(c, text=proto.scrub(c.text, self._api_key))
+                    for c in answer.cues
+                ),
             )
         raise VisionError(proto.GAVE_UP, detail="; ".join(attempt.log), kind="server")
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from vsa_desktop.core import taxonomy
 from vsa_desktop.core.errors import VisionError
+from vsa_desktop.core.explanation import Cue
 
 DESCRIPTION_CHARS = 500
+CUE_CHARS = 40  # a cue is a few words; longer ones are cut
+MAX_CUES = 8  # the prompt asks for at most five; more than this are dropped
 UNUSABLE = "The vision model's answer could not be used."
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
@@ -20,6 +24,9 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _SCORE_KEYS = ("scores", "emotions", "emotion_scores")
 _LABEL_FIELDS = ("label", "emotion", "name")
 _VALUE_FIELDS = ("score", "value", "probability", "confidence")
+_CUE_KEYS = ("cues", "visual_cues")
+_CUE_TEXT_FIELDS = ("cue", "text", "name", "description")
+_CUE_EMOTION_FIELDS = ("emotion", "supports", "label")
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,13 @@ class Answer:
     Attributes:
         scores: the seven scores, summing to 1.
         description: the model's short description of the visible cues (may be empty).
+        cues: the visual cues the model named, each with the emotion it supports; empty when
+            it named none (never made up here).
     """
 
     scores: dict[str, float]
     description: str
+    cues: tuple[Cue, ...] = ()
 
 
 def parse_answer(text: str | None, warnings: list[str]) -> Answer:
@@ -70,7 +80,80 @@ def parse_answer(text: str | None, warnings: list[str]) -> Answer:
         raise VisionError(
             UNUSABLE, detail=f"no usable score in {raw[:10]!r}", kind="unusable_answer"
         ) from None
-    return Answer(scores=scores, description=_description(obj.get("description")))
+    return Answer(
+        scores=scores,
+        description=_description(obj.get("description")),
+        cues=parse_cues(next((obj[k] for k in _CUE_KEYS if k in obj), None), warnings),
+    )
+
+
+def parse_cues(value: Any, warnings: list[str]) -> tuple[Cue, ...]:
+    """Validate the answer's ``cues``: a list of ``{"cue": ..., "emotion": ...}``.
+
+    A cue is kept when its text is a non-empty string (whitespace folded, control characters
+    removed, cut to ``CUE_CHARS``) and its emotion maps onto the seven. Anything else is
+    dropped and reported in ``warnings``, like scores; duplicates are dropped silently, and at
+    most ``MAX_CUES`` are kept. None (no cues in the answer) gives no cues and no warning.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        warnings.append("The vision model's cues were not a list, ignored.")
+        return ()
+    cues: list[Cue] = []
+    unreadable = 0
+    off_taxonomy: list[str] = []
+    for entry in value:
+        text, emotion = _cue_fields(entry)
+        if not text or emotion is None:
+            unreadable += 1
+            continue
+        key = taxonomy.canonical(emotion)
+        if key is None:
+            off_taxonomy.append(f"{text} ({' '.join(emotion.split())[:24]})")
+            continue
+        cue = Cue(text, key)
+        if all((c.text.casefold(), c.emotion) != (text.casefold(), key) for c in cues):
+            cues.append(cue)
+    if unreadable:
+        noun = "cue" if unreadable == 1 else "cues"
+        warnings.append(
+            f"The vision model gave {unreadable} {noun} that could not be read, ignored."
+        )
+    if off_taxonomy:
+        warnings.append(
+            "The vision model gave cues for emotions outside the seven, ignored: "
+            + ", ".join(off_taxonomy)
+            + "."
+        )
+    if len(cues) > MAX_CUES:
+        warnings.append(f"The vision model named {len(cues)} cues; the first {MAX_CUES} are kept.")
+    return tuple(cues[:MAX_CUES])
+
+
+def _cue_fields(entry: Any) -> tuple[str, str | None]:
+    """(cleaned cue text, emotion name or None) from a dict or a ``[cue, emotion]`` pair."""
+    if isinstance(entry, dict):
+        raw = next((entry[f] for f in _CUE_TEXT_FIELDS if f in entry), None)
+        emotion = next((entry[f] for f in _CUE_EMOTION_FIELDS if f in entry), None)
+    elif isinstance(entry, list) and len(entry) == 2:
+        raw, emotion = entry
+    else:
+        return "", None
+    if not isinstance(raw, str) or not isinstance(emotion, str):
+        return "", None
+    # Control characters split words; format characters (bidi overrides...) just go.
+    text = " ".join("".join(_visible(c) for c in raw).split())
+    if len(text) > CUE_CHARS:
+        text = text[: CUE_CHARS - 1].rstrip() + "…"
+    return text, emotion.strip()
+
+
+def _visible(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return " "
+    return "" if category in ("Cf", "Co", "Cs") else char
 
 
 def find_json_object(text: str) -> dict[str, Any] | None:
