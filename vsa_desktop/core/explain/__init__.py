@@ -54,7 +54,8 @@ def explain_text(
         label: the emotion to explain; default the analyzer's own top label.
         every: also give each span's weight for all seven emotions (``Span.weights``).
         cancel: checked between occlusion batches.
-        max_words: occlusion's budget of word variants (default ``occlusion.MAX_WORDS``).
+        max_words: occlusion's budget of word variants (default: set by the text's length,
+            ``occlusion.budget_for``).
 
     Raises:
         InputError: empty or over-long text.
@@ -113,7 +114,7 @@ def _explain_occlusion(
         text,
         focus=focus,
         cancel=cancel,
-        max_words=occlusion.MAX_WORDS if max_words is None else max_words,
+        max_words=max_words,
     )
     if label is None:
         label = EMOTIONS[int(np.argmax(found.base))]

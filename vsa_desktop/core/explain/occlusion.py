@@ -5,8 +5,9 @@ text minus its probability for the text with the piece removed (``segment.remove
 when the piece raised the emotion. The texts are scored in batches, with the cancel token
 checked between batches.
 
-Short texts (at most ``max_words`` pieces) get one variant per piece. Longer texts are read
-coarse to fine within a budget of ``max_words`` further variants: first each segment
+Short texts get one variant per piece. A text with more pieces than its budget of variants
+(``SCORED_CHARS`` divided by its length, at least ``MIN_WORDS``; or ``max_words``) is read
+coarse to fine within that budget: first each segment
 (sentences; long sentences cut into runs of at most ``CHUNK`` pieces; at most ``MAX_SEGMENTS``
 segments, neighbours merged when there are more) is removed, then the pieces of the strongest
 segments are removed one by one, as long as the budget lasts. Pieces inside segments that
@@ -32,9 +33,12 @@ from vsa_desktop.core.taxonomy import EMOTIONS
 # texts -> (len(texts), 7) probabilities in EMOTIONS order
 ScoreFn = Callable[[list[str]], np.ndarray]
 
-MAX_WORDS = 24  # variants for word pieces; texts with more pieces are read coarse to fine
+# The cost of a variant grows with the text's length, so the budget is set in characters
+# scored: about 20 variants of a 64-word text (~350 characters), every word of a 40-word one.
+SCORED_CHARS = 7000
+MIN_WORDS = 8  # word variants a long text gets at least
 CHUNK = 12  # a sentence with more pieces is cut into runs of at most this many
-MAX_SEGMENTS = 8  # first-level segments of a long text
+MAX_SEGMENTS = 6  # first-level segments of a long text
 SPLIT = 3  # a segment too big for the budget left is cut in this many parts, and so on
 BATCH = 8  # variants scored per call (the cancel token is checked between calls)
 
@@ -102,7 +106,7 @@ def occlude(
     *,
     focus: int | None = None,
     cancel: CancelToken | None = None,
-    max_words: int = MAX_WORDS,
+    max_words: int | None = None,
     batch: int = BATCH,
 ) -> Occlusion:
     """Find each piece's effect on the seven probabilities of ``score`` for ``text``.
@@ -113,7 +117,8 @@ def occlude(
         focus: the emotion (index in ``EMOTIONS``) whose changes decide which segments of a
             long text are refined first; None: the largest change of any emotion.
         cancel: checked before each batch.
-        max_words: the budget of word variants (see the module docstring).
+        max_words: the budget of word variants; None: set by the text's length (see the
+            module docstring).
         batch: texts per ``score`` call.
 
     Raises:
@@ -130,14 +135,16 @@ def occlude(
     def words(indices: list[int]) -> list[_Group]:
         return [_Group([k], units[k].start, units[k].end) for k in indices]
 
-    if len(targets) <= max_words:
+    budget = max_words if max_words is not None else budget_for(text)
+    if len(targets) <= budget:
         weights = without(words(targets)) if targets else np.zeros((0, len(EMOTIONS)))
         empty = np.zeros((0, len(EMOTIONS)))
         return Occlusion(units, targets, weights, [], empty, base, True, scorer.count)
     groups = _segments(text, units, targets)
     seg_weights = without(groups)
     scored: dict[int, np.ndarray] = {}
-    budget = max_words
+    if max_words is None:  # the segments came out of the same budget
+        budget = max(MIN_WORDS, budget - len(groups))
     pending = _strongest_first(list(zip(groups, seg_weights, strict=True)), focus)
     while pending and budget > 0:
         group, _ = pending.pop(0)
@@ -163,6 +170,11 @@ def occlude(
     return Occlusion(
         units, order, weights, bounds, seg_weights, base, len(order) == len(targets), scorer.count
     )
+
+
+def budget_for(text: str) -> int:
+    """How many variants ``text`` gets by default: ``SCORED_CHARS`` worth, ``MIN_WORDS`` at least."""
+    return max(MIN_WORDS, SCORED_CHARS // max(1, len(text)))
 
 
 @dataclass(frozen=True)
