@@ -104,7 +104,7 @@ def summary(name: str, rows: list[Row], seconds: float) -> str:
     wins = sum(r.top_drop > r.random_drop for r in rows) / len(rows)
     ratio = f"{top / rnd:8.1f}x" if rnd > 0 else "     n/a"
     return (
-        f"| {name:38} | {len(rows):5} | {top:12.5f} | {rnd:14.5f} | {ratio} | {wins:6.1%} |"
+        f"| {name:44} | {len(rows):5} | {top:12.5f} | {rnd:14.5f} | {ratio} | {wins:6.1%} |"
         f" {seconds:6.1f} s |"
     )
 
@@ -182,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         "Drop = the label's probability for the whole text minus without the 2 words.\n"
     )
     print(
-        f"| {'analyzer':38} | {'texts':>5} | {'top-2 drop':>12} | {'random-2 drop':>14} |"
+        f"| {'analyzer':44} | {'texts':>5} | {'top-2 drop':>12} | {'random-2 drop':>14} |"
         f" {'ratio':>9} | {'top>rnd':>6} | {'time':>8} |"
     )
-    print(f"|{'-' * 40}|{'-' * 7}|{'-' * 14}|{'-' * 16}|{'-' * 11}|{'-' * 8}|{'-' * 10}|")
+    print(f"|{'-' * 46}|{'-' * 7}|{'-' * 14}|{'-' * 16}|{'-' * 11}|{'-' * 8}|{'-' * 10}|")
     for line in lines:
         print(line)
     return 0

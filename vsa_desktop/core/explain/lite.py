@@ -77,10 +77,17 @@ def _normalized(text: str, table: Mapping[int, str | int | None]) -> tuple[str, 
     """
     if text.isascii():  # the tables only touch non-ASCII characters; NFKC keeps ASCII
         return text, [(i, i + 1) for i in range(len(text))]
+    if unicodedata.is_normalized("NFKC", text):
+        return _translated(text, 0, table)
     chars: list[str] = []
     origins: list[Origin] = []
     for match in _CHUNK.finditer(text):
         chunk, offset = match.group(), match.start()
+        if unicodedata.is_normalized("NFKC", chunk):
+            part, part_origins = _translated(chunk, offset, table)
+            chars.append(part)
+            origins.extend(part_origins)
+            continue
         target = unicodedata.normalize("NFKC", chunk).translate(table)
         pieces: list[tuple[str, Origin]] = []
         i = 0
@@ -104,6 +111,21 @@ def _normalized(text: str, table: Mapping[int, str | int | None]) -> tuple[str, 
         whole = unicodedata.normalize("NFKC", text).translate(table)
         return whole, [(0, len(text))] * len(whole)
     return norm, origins
+
+
+def _translated(
+    text: str, offset: int, table: Mapping[int, str | int | None]
+) -> tuple[str, list[Origin]]:
+    """``text.translate(table)`` for a table whose entries map one character to at most one."""
+    if not any(ord(c) in table for c in text):
+        return text, [(offset + i, offset + i + 1) for i in range(len(text))]
+    chars: list[str] = []
+    origins: list[Origin] = []
+    for i, c in enumerate(text):
+        out = c.translate(table)
+        chars.append(out)
+        origins.extend([(offset + i, offset + i + 1)] * len(out))
+    return "".join(chars), origins
 
 
 def _casefolded(norm: str, origins: list[Origin]) -> tuple[str, list[Origin]]:
