@@ -112,7 +112,7 @@ def test_one_long_sentence_is_cut_into_runs_then_refined() -> None:
         focus=EMOTIONS.index("angry"),
         max_words=6,
     )
-    assert found.variants <= 1 + occlusion.MAX_SEGMENTS + 6
+    assert found.variants <= 1 + occlusion.MAX_SEGMENTS + 6 + occlusion.MAX_SPLIT_VARIANTS
     assert len(found.segments) == 3  # 25 pieces -> runs of at most CHUNK
     best = found.scored[int(np.argmax(found.weights[:, EMOTIONS.index("angry")]))]
     assert found.units[best].text == "furious"
@@ -208,3 +208,30 @@ def test_torch_analyzer_is_explained_by_occlusion_too(tiny_model_dir: Path) -> N
             assert span.weights[key] == pytest.approx(full[key] - without[key], abs=1e-6)
     # the random tiny model still reacts to its words far above that tolerance
     assert max(abs(w) for s in explanation.spans for w in (s.weights or {}).values()) > 1e-4
+
+
+def test_a_book_length_text_still_narrows_down_to_its_word() -> None:
+    sentences = [f"Line {i} of {FILLER}." for i in range(3000)]
+    sentences[1234] = "Then the driver told us he was furious with the company."
+    text = " ".join(sentences)
+    analyzer = KeywordAnalyzer()
+    explanation = explain_text(analyzer, text)
+    scored = sum(len(call) for call in analyzer.calls)
+    budget = occlusion.budget_for(text)
+    assert scored <= 1 + occlusion.MAX_SEGMENTS + budget + occlusion.MAX_SPLIT_VARIANTS
+    assert len(explanation.sentences) == occlusion.MAX_SEGMENTS
+    assert not explanation.complete
+    assert explanation.top(1)[0].text == "furious"
+    for span in (*explanation.spans, *explanation.sentences):
+        assert text[span.start : span.end] == span.text
+
+
+def test_a_very_long_text_keeps_its_strongest_spans() -> None:
+    from vsa_desktop.core.explain import MAX_SPANS
+    from vsa_desktop.core.text.lite import load_lite
+
+    text = " ".join(["the bus came late and we waited."] * 400) + " I am furious!"
+    explanation = explain_text(load_lite(), text, label="angry")
+    assert len(explanation.spans) == MAX_SPANS and not explanation.complete
+    assert [s.start for s in explanation.spans] == sorted(s.start for s in explanation.spans)
+    assert explanation.top(1)[0].text == "furious"

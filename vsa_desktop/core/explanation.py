@@ -82,8 +82,9 @@ class TextExplanation:
             probability with the text minus its probability without the piece).
         spans: the words (and emoji, and expressive punctuation), in text order.
         sentences: for long texts, each sentence's contribution in the same unit.
-        complete: False when a long text's words were scored inside its strongest sentences
-            only (occlusion with a budget); the other sentences then have no word spans.
+        complete: False when some words have no span: a long text's words were scored
+            inside its strongest sentences only (occlusion's budget), or a very long text kept
+            its 2,000 strongest spans only.
     """
 
     method: str

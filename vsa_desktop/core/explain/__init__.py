@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vsa_desktop.core.text.lite import LiteTextAnalyzer
 
 LONG_WORDS = 32  # texts with more words (and 2+ sentences) also get per-sentence weights
+MAX_SPANS = 2000  # a longer text keeps its strongest spans (and sentences) only
 
 
 def explain_text(
@@ -71,8 +72,29 @@ def explain_text(
     if label is not None and label not in EMOTIONS:
         raise ValueError(f"unknown emotion {label!r}")
     if isinstance(analyzer, LiteTextAnalyzer):
-        return _explain_lite(analyzer, text, label, every)
-    return _explain_occlusion(analyzer, text, label, every, cancel, max_words)
+        found = _explain_lite(analyzer, text, label, every)
+    else:
+        found = _explain_occlusion(analyzer, text, label, every, cancel, max_words)
+    return _capped(found)
+
+
+def _capped(explanation: TextExplanation) -> TextExplanation:
+    """At most ``MAX_SPANS`` spans and sentences, the strongest, in text order."""
+    if len(explanation.spans) <= MAX_SPANS and len(explanation.sentences) <= MAX_SPANS:
+        return explanation
+
+    def strongest(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+        if len(spans) <= MAX_SPANS:
+            return spans
+        kept = sorted(spans, key=lambda s: abs(s.weight), reverse=True)[:MAX_SPANS]
+        return tuple(sorted(kept, key=lambda s: s.start))
+
+    return dataclasses.replace(
+        explanation,
+        spans=strongest(explanation.spans),
+        sentences=strongest(explanation.sentences),
+        complete=False,
+    )
 
 
 def _explain_lite(

@@ -13,7 +13,9 @@ segments, neighbours merged when there are more) is removed, then the pieces of 
 segments are removed one by one, as long as the budget lasts. Pieces inside segments that
 were not refined get no word weight (``complete`` is then False); their segment's weight
 stands for them. A segment bigger than the budget left is cut in ``SPLIT`` parts, which are
-scored and queued by strength with the rest (a search that narrows down on what matters).
+scored and queued by strength with the rest (a search that narrows down on what matters,
+``MAX_SPLIT_VARIANTS`` variants at most, until the first words are scored), so even a
+book-length text gets to its words.
 
 A variant that would be empty (a one-word text without its word) is scored as "no evidence":
 the uniform distribution over the seven emotions.
@@ -40,6 +42,7 @@ MIN_WORDS = 8  # word variants a long text gets at least
 CHUNK = 12  # a sentence with more pieces is cut into runs of at most this many
 MAX_SEGMENTS = 6  # first-level segments of a long text
 SPLIT = 3  # a segment too big for the budget left is cut in this many parts, and so on
+MAX_SPLIT_VARIANTS = 30  # variants spent on such cuts: enough to narrow 10^5 pieces to one
 BATCH = 8  # variants scored per call (the cancel token is checked between calls)
 
 
@@ -145,6 +148,7 @@ def occlude(
     scored: dict[int, np.ndarray] = {}
     if max_words is None:  # the segments came out of the same budget
         budget = max(MIN_WORDS, budget - len(groups))
+    split_budget = MAX_SPLIT_VARIANTS
     pending = _strongest_first(list(zip(groups, seg_weights, strict=True)), focus)
     while pending and budget > 0:
         group, _ = pending.pop(0)
@@ -154,14 +158,16 @@ def occlude(
                 scored[k] = w
             budget -= len(group.targets)
             continue
-        ways = min(SPLIT, len(group.targets), budget)
-        if ways < 2:
-            continue  # too big to refine with what is left; a smaller group may still fit
+        ways = min(SPLIT, len(group.targets), split_budget)
+        if ways < 2 or scored:
+            # Too big for what is left. Cuts only lead the way to the first words; after
+            # that, a smaller group may still fit.
+            continue
         parts = [
             _Group(part, units[part[0]].start, units[part[-1]].end)
             for part in _split(group.targets, ways)
         ]
-        budget -= len(parts)
+        split_budget -= len(parts)
         finer = list(zip(parts, without(parts), strict=True))
         pending = _strongest_first(pending + finer, focus)
     order = sorted(scored)
@@ -213,15 +219,20 @@ def _segments(text: str, units: list[segment.Unit], targets: list[int]) -> list[
             start = sentence.start if r == 0 else units[run[0]].start
             end = sentence.end if r == len(runs) - 1 else units[run[-1]].end
             groups.append(_Group(run, start, end))
-    while len(groups) > MAX_SEGMENTS:
-        # merge the neighbouring pair with the fewest targets
-        i = min(
-            range(len(groups) - 1),
-            key=lambda j: len(groups[j].targets) + len(groups[j + 1].targets),
-        )
-        a, b = groups[i], groups[i + 1]
-        groups[i : i + 2] = [_Group(a.targets + b.targets, a.start, b.end)]
-    return groups
+    if len(groups) <= MAX_SEGMENTS:
+        return groups
+    # Too many: merge neighbours into MAX_SEGMENTS blocks of about equal numbers of targets.
+    total = sum(len(g.targets) for g in groups)
+    blocks: list[list[_Group]] = [[] for _ in range(MAX_SEGMENTS)]
+    seen = 0
+    for group in groups:
+        blocks[min(MAX_SEGMENTS - 1, seen * MAX_SEGMENTS // total)].append(group)
+        seen += len(group.targets)
+    return [
+        _Group([k for g in block for k in g.targets], block[0].start, block[-1].end)
+        for block in blocks
+        if block
+    ]
 
 
 def _split(group: list[int], parts: int) -> list[list[int]]:
