@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsa_desktop.cli import common, exitcodes
+from vsa_desktop.core.terminal import safe
 
 if TYPE_CHECKING:
     from vsa_desktop.core.history import HistoryStore
@@ -37,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--chart", type=Path, metavar="OUT", help="also draw the chart to OUT (.png, .svg or .pdf)"
     )
     p.add_argument("--no-caption", action="store_true", help="chart without its caption")
+    add_explain_option(p)
     p.add_argument("--no-history", action="store_true", help="do not keep this result in history")
     p.set_defaults(func=run)
 
@@ -62,6 +65,26 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "chose; see docs/validation.md). Default: from settings, auto",
     )
     p.add_argument("--offline", action="store_true", help="never use the network")
+
+
+def add_explain_option(p: argparse.ArgumentParser) -> None:
+    """``--explain``, shared by ``analyze`` and ``batch``."""
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also explain the text's reading: which words raised its label (text.explanation "
+        "in the JSON, text_top_words in the CSV, a 'why:' line on stderr; see "
+        "docs/explanations.md)",
+    )
+
+
+def print_top_words(result: AnalysisResult) -> None:
+    """The label's top words on stderr (stdout stays one JSON document), escaped."""
+    from vsa_desktop.core.explain.highlight import describe
+
+    explanation = result.text.explanation if result.text else None
+    if explanation is not None:
+        print(f"why: {safe(describe(explanation), one_line=True)}", file=sys.stderr, flush=True)
 
 
 def parse_weights(value: str) -> tuple[float, float]:
@@ -110,6 +133,7 @@ def request_from_args(
         fusion_rule=args.fusion or settings.fusion_rule,
         offline=args.offline or settings.effective_offline(),
         settings=settings,
+        explain=getattr(args, "explain", False),
     )
 
 
@@ -130,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             result, warnings=(f"Not saved to history: {problem}", *result.warnings)
         )
     print(result.to_json(), flush=True)
+    print_top_words(result)
     for warning in result.warnings:
         common.note(warning)
     if args.json or args.chart:

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsa_desktop.cli import common, exitcodes
-from vsa_desktop.cli.analyze import add_model_options, open_history, request_from_args
+from vsa_desktop.cli.analyze import (
+    add_explain_option,
+    add_model_options,
+    open_history,
+    request_from_args,
+)
 from vsa_desktop.core.terminal import safe
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jsonl", type=Path, help="write one vsa.result/1 document per line here")
     p.add_argument("--csv", type=Path, help="write one CSV row per result here")
     add_model_options(p)
+    add_explain_option(p)
     p.add_argument("--no-history", action="store_true", help="do not keep results in history")
     p.add_argument(
         "--allow-paths-outside",

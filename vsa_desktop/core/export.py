@@ -9,6 +9,8 @@ CSV choices:
     * Spreadsheet-formula injection: a *text* cell that starts with ``= + - @``, a tab or a
       carriage return is prefixed with a single quote (OWASP advice). Numbers are never
       altered, so a negative number stays a number.
+    * ``text_top_words``: the words that raised the text's label most, with their weights
+      (``disgusting +11.07; hate +1.19``), for a result explained on request; else empty.
 
 Batch writers append rows themselves: ``csv_header(extra_columns)`` then
 ``result_to_row(result, extra)`` per result, in a file opened with ``encoding=CSV_ENCODING``
@@ -52,8 +54,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"fused_{e}" for e in EMOTIONS),
     "text_label", "vision_label", "fused_label", "fused_confidence",
     "agreement_score", "agreement_level", "agreement_verdict", "fusion_rule", "calibrated",
-    "warnings",
+    "warnings", "text_top_words",
 )  # fmt: skip
+TOP_WORDS = 3  # words in ``text_top_words``
 
 
 def export_results(
@@ -210,9 +213,22 @@ def result_to_row(result: AnalysisResult, extra: Sequence[object] = ()) -> list[
         fusion.rule if fusion else None,
         fusion.calibrated if fusion else None,
         WARNING_SEPARATOR.join(result.warnings),
+        top_words(result),
         *extra,
     ]
     return [safe_cell(cell) for cell in cells]
+
+
+def top_words(result: AnalysisResult, n: int = TOP_WORDS) -> str | None:
+    """The words that raised the text's label most, ``disgusting +11.07; hate +1.19``.
+
+    None (an empty cell) when the result carries no explanation; an empty string when it
+    does but no word raised the label.
+    """
+    explanation = result.text.explanation if result.text else None
+    if explanation is None:
+        return None
+    return "; ".join(f"{s.text} {s.weight:+.2f}" for s in explanation.top(n))
 
 
 def _scores(scores: dict[str, float] | None) -> list[float | None]:
