@@ -28,6 +28,9 @@ DEFAULT_VISION_MODELS: tuple[str, ...] = (
 TEXT_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 VISION_BACKENDS = ("auto", "groq", "local", "none")
 FUSION_RULES = ("auto", "weighted", "product")  # auto: the rule validation chose
+# Which text readings the window explains word by word: none, the lite model's (exact and
+# instant), or every model's (occlusion: many more runs of a transformer, in the background).
+EXPLAIN_WORDS = ("off", "lite", "all")
 MAX_SETTINGS_BYTES = 1 << 20
 SECRET_WORDS = ("key", "token", "secret", "password")
 CREDENTIALS_IN_URL = (
@@ -54,6 +57,7 @@ class Settings:
     offline: bool = False
     first_run_notice_dismissed: bool = False
     export_dir: str = ""
+    explain_words: str = "lite"
 
     @property
     def weights(self) -> tuple[float, float]:
@@ -86,6 +90,8 @@ class Settings:
             problems.append(f"Vision backend must be one of {', '.join(VISION_BACKENDS)}.")
         if self.fusion_rule not in FUSION_RULES:
             problems.append(f"Fusion rule must be one of {', '.join(FUSION_RULES)}.")
+        if self.explain_words not in EXPLAIN_WORDS:
+            problems.append(f"Word explanations must be one of {', '.join(EXPLAIN_WORDS)}.")
         if not 0.0 <= float(self.fusion_text_weight) <= 1.0:
             problems.append("The text weight must be between 0 and 1.")
         if not self.vision_models:

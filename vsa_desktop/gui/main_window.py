@@ -26,6 +26,7 @@ from vsa_desktop.core.pipeline import AnalysisRequest
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
 from vsa_desktop.gui.about_dialog import AboutDialog
+from vsa_desktop.gui.explanation_flow import ExplanationFlow
 from vsa_desktop.gui.export_flow import ExportFlow
 from vsa_desktop.gui.first_run import FirstRunNotice
 from vsa_desktop.gui.history_opener import HistoryOpener
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self.models = ModelWiring(self)
         self.exports = ExportFlow(self, self.tasks)
         self.opener = HistoryOpener(self.tasks, self)
+        self.explainer = ExplanationFlow(self.result_view, self.settings, self)
+        self.explainer.add_menu(self.actions.view_menu)
         self._wire()
         restore(self, self.splitter, self.history_dock)
         self._on_offline_changed()
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         self.history_panel.history_failed.connect(self._on_history_failed)
         self.first_run.dismissed.connect(self._on_first_run_dismissed)
         self.opener.history_opened.connect(self._on_opener_history_opened)
+        self.explainer.mode_changed.connect(self._on_explainer_mode_changed)
 
     # ------------------------------------------------------------------ parts elsewhere
 
@@ -187,6 +191,7 @@ class MainWindow(QMainWindow):
             self.status.show_progress("image", 0.0)
             return 0
         self._analyze_when_loaded = False
+        self.explainer.cancel()  # the next result needs the worker, not the last one's words
         loaded = self.drop_zone.loaded
         target = None
         if self.history is not None or not self.history_box.ready:
@@ -233,6 +238,7 @@ class MainWindow(QMainWindow):
     def show_result(self, result: AnalysisResult, origin: str = "") -> None:
         """Display ``result``; ``result_shown`` follows once its chart is on screen."""
         self.results.show(result, origin, offline=self.offline())
+        self.explainer.show(result)
 
     def show_error(self, exc: BaseException) -> None:
         """An expected error inline (its one sentence); anything else to the crash handler."""
@@ -275,12 +281,16 @@ class MainWindow(QMainWindow):
 
     def _on_history_entries_deleted(self, ids: list[str]) -> None:
         self.results.forget(ids)
+        self.explainer.forget(ids)
 
     def _on_history_selection_changed(self, count: int) -> None:
         self.actions.export_history.setEnabled(count > 0)
 
     def _on_history_failed(self, message: str) -> None:
         self.result_view.message_bar.show_message(message, "warning")
+
+    def _on_explainer_mode_changed(self, _mode: str) -> None:
+        self.save_settings()
 
     def _on_first_run_dismissed(self, dont_show_again: bool) -> None:
         if dont_show_again:
@@ -306,6 +316,7 @@ class MainWindow(QMainWindow):
     def _on_settings_dialog_saved(self, settings: Settings) -> None:
         old = self.settings
         self.settings = settings
+        self.explainer.set_settings(settings)
         if settings.history_path != old.history_path:
             if self.history is not None:
                 self.history_panel.set_store(None)
@@ -335,6 +346,7 @@ class MainWindow(QMainWindow):
         self.models.shutdown()
         self.drop_zone.shutdown()
         self.result_view.shutdown()
+        self.explainer.shutdown()
         self.tasks.shutdown()
         self.history_panel.shutdown()
         for store in {self.history, self.history_box.store} - {None}:

@@ -20,6 +20,7 @@ EMPTY = "Drop an image and/or type a text, then press Analyze (Ctrl+Enter)."
 DOWNLOAD = "Download the full model…"
 DOWNLOAD_OFFLINE = "Go online and download the full model…"
 TOP_N = 3
+EXPLANATION_MAX_HEIGHT = 190  # px: the chart keeps most of the height
 VERDICT_COLOURS = {
     "consistent": "#009E73",
     "different-strength": "#009E73",
@@ -86,6 +87,13 @@ class ResultView(QWidget):
         layout.addWidget(self.notice)
         self.result: AnalysisResult | None = None
         self.show_result(None)
+
+    def add_explanation_view(self, view: QWidget) -> None:
+        """Place the "Why this reading" view between the readings and the chart."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        view.setMaximumHeight(EXPLANATION_MAX_HEIGHT)
+        layout.insertWidget(layout.indexOf(self.chart), view)
 
     def set_offline(self, offline: bool) -> None:
         """Offline, the lite note offers "Go online and download" (a download would fail)."""

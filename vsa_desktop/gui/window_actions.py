@@ -100,4 +100,5 @@ class WindowActions(QObject):
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.history)
         view_menu.addAction(self.offline)
+        self.view_menu = view_menu  # others add their own entries (explanations)
         bar.addMenu("&Help").addAction(self.about)
