@@ -6,7 +6,9 @@ agreement verdict in words, and whether the numbers are calibrated. The words co
 ``core.verdict``, so the export says what the window says.
 
 PDF: one page per result (header, caption, chart); several results get the history summary
-page first. Plain matplotlib ``Figure`` objects, no pyplot, no Qt.
+page first. A result explained on request (``text.explanation``) also shows its text with the
+words highlighted as in the window (``core.explain.render``), under the caption.
+Plain matplotlib ``Figure`` objects, no pyplot, no Qt.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ LINE_IN = 0.175  # inches per caption line at CAPTION_FONT
 WRAP_CHARS = 118  # caption characters per line on an 8-inch figure (thumbnail beside it)
 PNG_TEXT_LINES = 3
 PDF_TEXT_LINES = 14
+PNG_HIGHLIGHT_LINES = 4  # lines of highlighted text under a PNG/SVG chart
+PDF_HIGHLIGHT_LINES = 12
+HIGHLIGHT_FONT = 9.0
 A4_PORTRAIT = (8.27, 11.69)
 THUMB_IN = 0.95
 Thumbnails = Mapping[str, bytes]
@@ -133,11 +138,56 @@ def captioned_figure(result: AnalysisResult, thumbnail: bytes | None = None) -> 
     lines = caption_lines(result)
     caption_in = LINE_IN * (len(lines) + 1) + 0.1
     width, chart_in = FIGSIZE
-    figure = Figure(figsize=(width, chart_in + caption_in), dpi=100, layout="constrained")
-    chart, caption = _subfigures(figure, 2, height_ratios=[chart_in, caption_in])
+    why_in = highlight_height(result, width, PNG_HIGHLIGHT_LINES)
+    figure = Figure(figsize=(width, chart_in + caption_in + why_in), dpi=100, layout="constrained")
+    if why_in:
+        chart, caption, why = _subfigures(figure, 3, height_ratios=[chart_in, caption_in, why_in])
+        draw_explanation(why, result, PNG_HIGHLIGHT_LINES, why_in)
+    else:
+        chart, caption = _subfigures(figure, 2, height_ratios=[chart_in, caption_in])
     draw_result(chart, result)
     _draw_caption_sub(caption, lines, _thumbnail(thumbnail), width, caption_in)
     return figure
+
+
+def highlight_height(result: AnalysisResult, width_in: float, max_lines: int) -> float:
+    """Inches the highlighted text needs (0 when the result carries no explanation)."""
+    text, explanation = result.text_input, result.text.explanation if result.text else None
+    if not text or explanation is None:
+        return 0.0
+    per_line = width_in * 72 * 0.94 / (HIGHLIGHT_FONT * 0.52)  # average glyph ~0.52 em
+    wrapped = sum(1 + int(len(part) / per_line) for part in text.splitlines() or [""])
+    line_in = HIGHLIGHT_FONT * 1.55 / 72
+    # title, the text's lines (a long text may wrap a little sooner than estimated), legend
+    lines = min(max_lines, wrapped + (1 if wrapped > 1 else 0))
+    return line_in * (lines + 1.3) + 0.4  # 0.3 in for the title
+
+
+def draw_explanation(
+    target: SubFigure, result: AnalysisResult, max_lines: int, height_in: float
+) -> None:
+    """The analysed text with its words highlighted by their weight, under a title."""
+    from vsa_desktop.core.explain.render import draw_highlighted
+
+    explanation = result.text.explanation if result.text else None
+    assert explanation is not None and result.text_input is not None
+    title_in = 0.3
+    ax = target.add_axes((0.02, 0.0, 0.96, max(0.1, 1 - title_in / height_in)))
+    draw_highlighted(
+        ax, result.text_input, explanation, font_size=HIGHLIGHT_FONT, max_lines=max_lines
+    )
+    target.text(
+        0.02,
+        1 - 0.06 / height_in,
+        f"Why this reading: the words that raised or lowered {explanation.label} "
+        f"({explanation.method})",
+        ha="left",
+        va="top",
+        fontsize=CAPTION_FONT + 0.5,
+        weight="bold",
+        color="#222222",
+        gid="explanation-title",
+    )
 
 
 def _draw_caption_sub(
@@ -171,12 +221,17 @@ def report_page(result: AnalysisResult, thumbnail: bytes | None = None) -> Figur
     width, height = A4_PORTRAIT
     header_in = 0.75
     caption_in = LINE_IN * (len(lines) + 1) + 0.2
-    chart_in = min(7.0, height - header_in - caption_in - 0.8)
-    rest = height - header_in - caption_in - chart_in
+    why_in = highlight_height(result, width, PDF_HIGHLIGHT_LINES)
+    chart_in = min(7.0, height - header_in - caption_in - why_in - 0.8)
+    rest = height - header_in - caption_in - why_in - chart_in
     figure = Figure(figsize=A4_PORTRAIT, dpi=100, layout="constrained")
-    header, caption, chart, _ = _subfigures(
-        figure, 4, height_ratios=[header_in, caption_in, chart_in, max(rest, 0.01)]
+    header, caption, why, chart, _ = _subfigures(
+        figure,
+        5,
+        height_ratios=[header_in, caption_in, max(why_in, 0.01), chart_in, max(rest, 0.01)],
     )
+    if why_in:
+        draw_explanation(why, result, PDF_HIGHLIGHT_LINES, why_in)
     header.text(0.02, 0.62, "VSA Desktop — emotion reading", fontsize=15, weight="bold")
     header.text(0.02, 0.18, f"{when(result)} · result {result.id}", fontsize=9, color="#444444")
     _draw_caption_sub(caption, lines, _thumbnail(thumbnail), width, caption_in)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.font_manager import FontProperties
@@ -90,10 +89,11 @@ def draw_highlighted(
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     shown = [m for m in marks(explanation, emotion=emotion) if m.strength >= MIN_STRENGTH]
-    bbox = ax.get_position()
-    figure: Any = ax.figure
-    width_pt = bbox.width * figure.get_figwidth() * 72
-    height_pt = bbox.height * figure.get_figheight() * 72
+    # In display pixels, so an axes inside a SubFigure (the report's blocks) measures right.
+    bbox = ax.get_window_extent()
+    dpi = float(ax.get_figure(root=True).dpi)  # type: ignore[union-attr]
+    width_pt = bbox.width / dpi * 72
+    height_pt = bbox.height / dpi * 72
     prop = FontProperties(family=["sans-serif"], size=font_size)
     measure = TextToPath()
     line_pt = font_size * LINE_SPACING
