@@ -2,7 +2,8 @@
 
 Every result is a real analysis: the built-in lite text model and the local face model on
 tests/data/astronaut.png. Also the settings dialog, the window at 1366x768, and an exported
-chart with its caption and a PDF report page (drawn by the exporters' own figures).
+chart with its caption and a PDF report page (drawn by the exporters' own figures), and
+"Why this reading" (the words of the text highlighted by their weight).
 Run: ``python scripts/screenshots.py [--out docs/screenshots]``.
 """
 
@@ -19,6 +20,10 @@ IMAGE = ROOT / "tests" / "data" / "astronaut.png"
 SIZE = (1280, 800)
 HAPPY = "Finally made it to the launch pad. Best day of my life, I'm so happy and proud!"
 SAD = "I feel so alone and sad since she left. Nothing matters anymore."
+WHY = (
+    "I hate how this trip turned out. The hotel was filthy, the food was disgusting, "
+    "and honestly I just want to go home."
+)
 HISTORY_TEXTS = (
     "Stop lying to me, I am furious about what you did.",
     "Wow, I did not expect that at all!",
@@ -85,7 +90,7 @@ def _drawn(window) -> None:
     from PySide6.QtWidgets import QApplication
 
     _settle(200)  # a resize re-renders the chart once the size settles
-    while window.result_view.chart.rendering or window.history_panel.busy:
+    while window.result_view.chart.rendering or window.history_panel.busy or window.explainer.busy:
         QApplication.processEvents()
     _settle(100)
 
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     _exports(window, args.out)
     _analyze(window, SAD)
     _save(window, args.out, "03-mixed-signals")
+    _analyze(window, WHY)
+    _save(window, args.out, "12-why-this-reading")
     for text in HISTORY_TEXTS:
         _analyze(window, text, image=None)
     window.history_panel.select_row(2)

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,6 +35,7 @@ STRONGEST = "strongest"
 PENDING = "Finding the words behind the reading…"
 SWATCH = 14
 MIN_STRENGTH = 0.05  # fainter marks are not painted (they would only add noise)
+MIN_LINES, MAX_LINES = 2, 7  # the text view's height in lines (a longer text scrolls)
 
 
 def qt_positions(text: str) -> list[int]:
@@ -116,7 +118,21 @@ class HighlightedText(QTextBrowser):
         self._starts = [positions[m.start] for m in kept]
         self._ends = [positions[m.end] for m in kept]
         self._unit = unit
+        self.fit_height()
         self.viewport().update()
+
+    def fit_height(self) -> None:
+        """As tall as the text needs, from ``MIN_LINES`` to ``MAX_LINES`` lines (then scroll)."""
+        doc = self.document()
+        doc.setTextWidth(self.viewport().width())
+        line = self.fontMetrics().lineSpacing()
+        frame = 2 * self.frameWidth() + int(doc.documentMargin()) * 2
+        wanted = int(doc.size().height()) + 2 * self.frameWidth() + 2
+        self.setMaximumHeight(max(MIN_LINES * line + frame, min(MAX_LINES * line + frame, wanted)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_height()
 
     def set_highlighting(self, on: bool) -> None:
         """Paint the marks or not (the text stays)."""
@@ -252,7 +268,7 @@ class ExplanationView(QWidget):
         self.explanation = None
         self._text = ""
         self.text_view.set_content("", [], LOGIT_UNIT)
-        self.status.setText("")
+        self._say("")
         self._fill_chooser(None)
         self._fill_legend([])
         self.setVisible(False)
@@ -262,7 +278,7 @@ class ExplanationView(QWidget):
         self.explanation = None
         self._text = text[:MAX_SHOWN_CHARS]
         self.text_view.set_content(self._text, [], LOGIT_UNIT)
-        self.status.setText(PENDING)
+        self._say(PENDING)
         self._fill_chooser(None)
         self._fill_legend([])
         self.setVisible(True)
@@ -270,7 +286,7 @@ class ExplanationView(QWidget):
     def show_unavailable(self, message: str) -> None:
         """The explanation could not be made; the text stays, unpainted."""
         self.explanation = None
-        self.status.setText(message)
+        self._say(message)
         self._fill_chooser(None)
         self._fill_legend([])
 
@@ -283,12 +299,16 @@ class ExplanationView(QWidget):
             notes.append(f"The first {MAX_SHOWN_CHARS:,} characters are shown.")
         if not explanation.complete:
             notes.append("Long text: words were weighed in its strongest sentences only.")
-        self.status.setText(" ".join(notes))
+        self._say(" ".join(notes))
         self._fill_chooser(explanation)
         self._repaint_marks()
         self.setVisible(True)
 
     # ------------------------------------------------------------------ internals
+
+    def _say(self, words: str) -> None:
+        self.status.setText(words)
+        self.status.setVisible(bool(words))
 
     def _fill_chooser(self, explanation: TextExplanation | None) -> None:
         self.chooser.blockSignals(True)
