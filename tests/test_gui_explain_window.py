@@ -127,3 +127,56 @@ def test_what_is_explained_by_default():
     other = make_result({"happy": 2}, text_model="tiny")
     assert wants_explanation(lite, "lite") and not wants_explanation(other, "lite")
     assert wants_explanation(other, "all") and not wants_explanation(lite, "off")
+
+
+@pytest.mark.qt_log_ignore(  # the offscreen plugin, as for every window, and for a tooltip
+    "does not support propagateSizeHints", "does not support raise"
+)
+def test_hovering_a_face_box_shows_its_seven_scores(qtbot, lite_window):
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    from tests.gui_support import ASTRONAUT
+
+    win = lite_window
+    zone = win.drop_zone
+    with qtbot.waitSignal(zone.image_changed, timeout=WAIT_MS):
+        zone.load_path(ASTRONAUT)
+    explained = _analyze_and_explain(qtbot, win, "What a happy day")
+    (face,) = explained.vision.faces
+    assert face.share == 1.0
+    from vsa_desktop.gui.reading_parts import face_rect
+
+    centre = face_rect(face, zone.image_rect(), explained.image.width).center().toPoint()
+    assert zone.face_at(centre.toPointF()) == face
+    assert zone.face_at(QPoint(1, 1).toPointF()) is None
+    event = QHelpEvent(QEvent.Type.ToolTip, centre, zone.mapToGlobal(centre))
+    QApplication.sendEvent(zone, event)
+    tip = QToolTip.text()
+    assert f"This face: {face.label}" in tip and "the whole image's reading" in tip
+    assert all(e in tip for e in ("happy", "sad", "angry", "fear", "surprise", "disgust"))
+    QToolTip.hideText()
+    parts = win.result_view.chart.toolTip()  # what each channel put into the fused reading
+    assert (
+        "text" in parts
+        and "image" in parts
+        and f"{explained.fusion.parts.text['happy']:+.2f}" in parts
+    )
+
+
+def test_vlm_cues_are_chips_under_the_description_and_escaped(qtbot, lite_window):
+    from tests.helpers_results import make_result
+    from vsa_desktop.core.explanation import Cue
+
+    result = make_result({"happy": 2}, {"happy": 3}, description="A smiling person")
+    cues = (Cue("open smile", "happy"), Cue("<b>raised</b> brows", "surprise"))
+    with_cues = dataclasses.replace(result, vision=dataclasses.replace(result.vision, cues=cues))
+    win = lite_window
+    with qtbot.waitSignal(win.result_view.result_drawn, timeout=WAIT_MS):
+        win.result_view.show_result(with_cues)
+    details = win.result_view.details.text()
+    assert "open smile · happy" in details and "&lt;b&gt;raised&lt;/b&gt; brows" in details
+    with qtbot.waitSignal(win.result_view.result_drawn, timeout=WAIT_MS):
+        win.result_view.show_result(result)
+    assert "Cues it named" not in win.result_view.details.text()

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QHelpEvent,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -22,13 +23,14 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
 )
-from PySide6.QtWidgets import QFileDialog, QFrame, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QSizePolicy, QToolTip, QWidget
 
 from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import ImageError
 from vsa_desktop.core.imaging import IMAGE_SUFFIXES, LoadedImage
 from vsa_desktop.core.result import Face
 from vsa_desktop.gui.image_intake import read_image
+from vsa_desktop.gui.reading_parts import face_at, face_rect, face_tooltip
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
 log = logging.getLogger(__name__)
@@ -246,6 +248,20 @@ class DropZone(QFrame):
         ):
             self.browse()
 
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            face = self.face_at(QPointF(event.pos()))
+            if face is not None:  # a face box: its seven scores and its share
+                QToolTip.showText(event.globalPos(), face_tooltip(face, len(self._faces)), self)
+                return True
+        return super().event(event)
+
+    def face_at(self, point: QPointF) -> Face | None:
+        """The analysed face whose box is under ``point`` (widget coordinates), if any."""
+        if not self._faces or self._loaded is None:
+            return None
+        return face_at(self._faces, self.image_rect(), self._loaded.info.width, point)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
         if event.matches(QKeySequence.StandardKey.Paste):
@@ -302,11 +318,9 @@ class DropZone(QFrame):
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
         if not self._faces or self._loaded is None:
             return
-        scale = target.width() / self._loaded.info.width
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         for face in self._faces:
-            x, y, w, h = face.box
-            box = QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale)
+            box = face_rect(face, target, self._loaded.info.width)
             painter.setPen(QPen(QColor("#E69F00"), 2))
             painter.drawRect(box)
             label_rect = QRectF(box.x(), box.y() - 18, max(box.width(), 60), 18)

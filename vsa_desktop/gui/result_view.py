@@ -13,6 +13,7 @@ from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.gui.chart_view import ChartView
 from vsa_desktop.gui.message_bar import MessageBar
+from vsa_desktop.gui.reading_parts import cues_html, parts_tooltip
 from vsa_desktop.gui.wording import GUI_LITE_NOTE, GUI_LITE_NOTE_OFFLINE, for_gui
 
 NOTICE = "Scores describe expressed emotion, not inner feelings."
@@ -128,6 +129,7 @@ class ResultView(QWidget):
         if offline is not None:
             self.set_offline(offline)
         self.chart.show_result(result)
+        self.chart.setToolTip(parts_tooltip(result) if result is not None else "")
         if result is None or result.fusion is None:
             self.headline.setText(EMPTY if result is None else "No reading.")
             for label in (self.agreement, self.details, self.warnings):
@@ -212,6 +214,8 @@ def _details_html(result: AnalysisResult) -> str:
         )
         if v.description:
             lines.append(f"<b>What the vision model saw:</b> {html.escape(v.description)}")
+        if v.cues:
+            lines.append(cues_html(v))
     if result.fusion:
         f = result.fusion
         how = f"{f.rule}, text {f.weights.get('text', 0):.0%} / image {f.weights.get('vision', 0):.0%}"
