@@ -285,3 +285,26 @@ def test_chart_is_rendered_off_the_gui_thread_latest_result_wins(qtbot, gui_guar
         view.show_result(None)
     assert blocker.args == [None] and view.figure is None and view.bar_heights() == {}
     view.shutdown()
+
+
+def test_readings_below_one_percent_keep_the_rest_of_the_line(qtbot, gui_guard):
+    """'< 1 %' in rich text must be escaped: Qt would read it as a tag and drop the rest."""
+    from PySide6.QtGui import QTextDocument
+
+    from vsa_desktop.gui.result_view import ResultView
+
+    result = analyze(
+        AnalysisRequest(text="What a wonderful, happy, happy day!", text_model="builtin:lite")
+    )
+    assert result.text is not None
+    third = sorted(result.text.shown_scores.values())[-3]
+    assert 0 < third < 0.005  # the lite model's third emotion is well under 1 % here
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.show_result(result)
+    doc = QTextDocument()
+    doc.setHtml(view.details.text())
+    shown = doc.toPlainText()
+    assert "< 1 %" in shown
+    fused_line = next(line for line in shown.splitlines() if line.startswith("Fused"))
+    assert fused_line.count(" %") == 3  # all three top labels survive

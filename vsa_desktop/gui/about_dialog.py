@@ -38,9 +38,9 @@ def validation_html(calibration: CalibrationSet) -> str:
     if rule:
         rows = "".join(
             f"<tr><td>{html.escape(VERDICT_TITLES[key])}</td>"
-            f"<td align='right'>{percent(stats.share)}</td>"
-            f"<td align='right'>{percent(stats.same_share)}</td>"
-            f"<td align='right'>{percent(stats.accuracy)}</td></tr>"
+            f"<td align='right'>{html.escape(percent(stats.share))}</td>"
+            f"<td align='right'>{html.escape(percent(stats.same_share))}</td>"
+            f"<td align='right'>{html.escape(percent(stats.accuracy))}</td></tr>"
             for key, stats in rule.items()
             if key in VERDICT_TITLES
         )

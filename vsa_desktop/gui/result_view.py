@@ -37,7 +37,8 @@ def top_labels(scores: dict[str, float], n: int = TOP_N) -> list[tuple[str, floa
 
 
 def _labels_html(scores: dict[str, float]) -> str:
-    return ", ".join(f"{html.escape(e)} {verdict.percent(v)}" for e, v in top_labels(scores))
+    # percent() can say "< 1 %": escaped, or rich text would take it for a tag and drop the rest
+    return ", ".join(html.escape(f"{e} {verdict.percent(v)}") for e, v in top_labels(scores))
 
 
 class ResultView(QWidget):
