@@ -314,9 +314,10 @@ def test_history_opens_off_the_gui_thread_and_keeps_an_early_result(
     shown: list[AnalysisResult] = []
     win.result_shown.connect(shown.append)
     win.analyze()
-    qtbot.wait(300)
-    gate.set()
+    # the result does not wait for the history (a big one takes seconds to open)
     qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    assert win.history is None
+    gate.set()
     history_ready(qtbot, win)
     assert win.history is not None and win.history.count() == 1
     assert win.history_panel.model.entry(0).id == shown[0].id
