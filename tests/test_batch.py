@@ -43,8 +43,9 @@ def batch_csv(tmp_path: Path) -> Path:
     ]
     rows[3]["image"] = "astronaut.png"
     rows[7]["image"] = "astronaut.png"
-    rows[11]["image"] = "missing.jpg"  # a bad row: reported, skipped
+    rows[11]["image"] = "missing.jpg"  # has text: read from the text alone, "partial"
     rows[12]["text"] = '=HYPERLINK("http://x")'
+    rows[13].update(text="", image="later.png")  # no text, no image: a failed row
     return write_csv(tmp_path / "items.csv", rows)
 
 
@@ -76,25 +77,78 @@ def test_batch_of_200_completes_then_resumes(
         history=store,
         progress=lambda n, total, s: seen.append(n),
     )
-    assert summary.done == 199 and summary.skipped == 0
-    assert [key for key, _ in summary.failures] == [items[11].key]
-    assert "does not exist" in summary.failures[0][1]
+    assert summary.done == 199 and summary.skipped == 0 and summary.partial == 1
+    assert [key for key, _ in summary.failures] == [items[13].key]
+    assert "later.png does not exist" in summary.failures[0][1]
     assert sum(summary.labels.values()) == 199 and seen[-1] == 200
     docs = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
-    assert len(docs) == 199 and all(d["schema"] == "vsa.result/1" for d in docs)
+    assert len(docs) == 200  # every row, the failed one too
     by_key = {d["batch"]["key"]: d for d in docs}
     assert by_key[items[3].key]["mode"] == "multimodal"
     assert by_key[items[3].key]["vision"]["label"] == "happy"
     assert by_key[items[0].key]["batch"]["extra"] == {"id": "r0", "gold": "joy"}
+    assert by_key[items[0].key]["batch"]["status"] == "ok"
+    partial = by_key[items[11].key]
+    assert partial["batch"]["status"] == "partial" and partial["mode"] == "text-only"
+    assert (
+        "The image missing.jpg was not found; this reading is from the text alone."
+        in (partial["warnings"])
+    )
+    failed = by_key[items[13].key]
+    assert failed["schema"] == "vsa.batch-failure/1" and failed["batch"]["status"] == "failed"
+    assert failed["batch"]["error"]["kind"] == "image"
+    assert "later.png does not exist" in failed["batch"]["error"]["message"]
     with out_csv.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 199 and rows[0]["id"] == "r0" and rows[0]["gold"] == "joy"
-    assert next(r for r in rows if r["id"] == "r12")["text"].startswith("'=")
+        reader = csv.DictReader(f)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    assert len(header) == len(set(header)), "a column name is there twice"
+    assert header[-5:] == ["batch_item", "status", "error", "input.id", "gold"]
+    assert len(rows) == 200 and rows[0]["input.id"] == "r0" and rows[0]["gold"] == "joy"
+    assert rows[0]["id"] == by_key[items[0].key]["id"]  # the result's own id keeps its name
+    assert next(r for r in rows if r["input.id"] == "r12")["text"].startswith("'=")
+    bad = next(r for r in rows if r["input.id"] == "r13")
+    assert bad["status"] == "failed" and "later.png does not exist" in bad["error"]
+    assert bad["fused_label"] == "" and bad["image_name"] == "later.png"
     assert store.count() == 199
 
     again = run_batch(items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir))
     assert again.done == 0 and again.skipped == 199 and len(again.failures) == 1
-    assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 199
+    assert again.retried == 1  # the failed row is tried again, and fails again
+    assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 200
+
+
+def test_a_rerun_retries_failed_and_partial_rows_once_their_images_appear(
+    batch_csv: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    items, extra = read_items(batch_csv)
+    items = items[10:15]  # 11: text + missing image (partial), 13: image only, missing
+    jsonl, out_csv = tmp_path / "o.jsonl", tmp_path / "o.csv"
+    store = HistoryStore()
+    first = run_batch(
+        items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir), history=store
+    )
+    assert first.done == 4 and first.partial == 1 and len(first.failures) == 1
+    untouched = run_batch(items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir))
+    assert untouched.retried == 1 and untouched.skipped == 4  # the partial row waits for its image
+    shutil.copy(DATA / "astronaut.png", tmp_path / "later.png")
+    shutil.copy(DATA / "astronaut.png", tmp_path / "missing.jpg")
+    second = run_batch(
+        items, BatchOutputs(jsonl, out_csv, extra), request_for(tiny_model_dir), history=store
+    )
+    assert second.retried == 2 and second.done == 2 and not second.failures
+    docs = [json.loads(x) for x in jsonl.read_text(encoding="utf-8").splitlines()]
+    keys = [d["batch"]["key"] for d in docs]
+    assert sorted(keys) == sorted(i.key for i in items)  # each row once
+    by_key = {d["batch"]["key"]: d for d in docs}
+    assert by_key[items[1].key]["mode"] == "multimodal"
+    assert by_key[items[1].key]["batch"]["status"] == "ok"
+    assert by_key[items[3].key]["mode"] == "image-only"
+    with out_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["batch_item"] for r in rows) == sorted(keys)
+    assert {r["status"] for r in rows} == {"ok"}
+    assert store.count() == 5  # the partial row's history copy was replaced, not doubled
 
 
 def test_grouped_text_results_equal_single_analysis(

@@ -97,7 +97,7 @@ def test_sigkill_at_random_moments_then_rerun_keeps_every_row_once(tmp_path: Pat
     with out_csv.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(r["batch_item"] for r in rows) == keys
-    assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(ROWS))
+    assert sorted(r["input.id"] for r in rows) == sorted(f"r{i}" for i in range(ROWS))
     with HistoryStore(hc.history_file(home)) as store:
         assert store.count() == ROWS and store.recovered_from is None
         texts = sorted(store.get(e.id).text_input or "" for e in store.list(limit=2 * ROWS))

@@ -68,11 +68,13 @@ def astronaut(name: str):
     return setup
 
 
-def jsonl(folder: Path) -> list[dict]:
+def jsonl(folder: Path, status: str | None = None) -> list[dict]:
+    """The output lines (only those of ``status`` when given: ok, partial, failed)."""
     path = folder / "out.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    docs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [d for d in docs if status is None or d["batch"]["status"] == status]
 
 
 # ------------------------------------------------------------------ checks per case
@@ -90,8 +92,11 @@ def text_was(expected: str, note: str | None):
 
 
 def outside_rows_refused(out: hc.Outcome, folder: Path, home: Path) -> None:
-    docs = jsonl(folder / "in")
+    docs = jsonl(folder / "in", "ok")
     assert [d["input"]["image"]["name"] for d in docs] == ["ok.png"]
+    refused = jsonl(folder / "in", "failed")  # in the outputs too, with the reason
+    assert len(refused) == 3 and all(d["schema"] == "vsa.batch-failure/1" for d in refused)
+    assert all("lies outside" in d["batch"]["error"]["message"] for d in refused)
     assert out.stderr.count("lies outside the input's folder") == 3
     assert "add --allow-paths-outside" in out.stderr
     conn = sqlite3.connect(hc.history_file(home))
@@ -119,11 +124,13 @@ def gbk_texts_read(out: hc.Outcome, folder: Path, _home: Path) -> None:
 
 
 def companions_read(out: hc.Outcome, folder: Path, _home: Path) -> None:
-    docs = {d["batch"]["key"]: d for d in jsonl(folder)}
+    docs = {d["batch"]["key"]: d for d in jsonl(folder, "ok")}
     assert docs["a.png"]["input"]["text"] == "今天很开心，我们赢了！"
     assert "note: 1 text file is not UTF-8; read as GB18030." in out.stderr
     assert "b.png" not in docs and "The text file b.txt lies outside" in out.stderr
     assert "c.png" not in docs and "The image c.png lies outside" in out.stderr
+    failed = {d["batch"]["key"]: d["batch"]["error"]["message"] for d in jsonl(folder, "failed")}
+    assert "b.txt lies outside" in failed["b.png"] and "c.png lies outside" in failed["c.png"]
 
 
 def escapes_shown_not_obeyed(out: hc.Outcome, _folder: Path, _home: Path) -> None:
@@ -239,7 +246,11 @@ def companions(folder: Path, _home: Path) -> None:
 
 
 def escape_names(folder: Path, _home: Path) -> None:
-    rows = [["text", "image"], [f"hi {ESC_TITLE} there \u202eevil", f"x{ESC_TITLE}.png"]]
+    rows = [
+        ["text", "image"],
+        [f"hi {ESC_TITLE} there \u202eevil", f"x{ESC_TITLE}.png"],  # text alone: partial
+        ["", f"y{ESC_TITLE}.png"],  # nothing to read: failed, its name in the message
+    ]
     with (folder / "in.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
 

@@ -25,15 +25,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``batch``."""
     p = sub.add_parser(
         "batch",
-        help="analyze many items from a CSV or a folder of images",
-        description="INPUT is a CSV with 'text' and/or 'image' columns (image paths relative "
-        "to the CSV; other columns are kept) or a folder of images (a same-name .txt file "
-        "holds an image's text). Image and text paths must stay inside INPUT's folder. "
-        "Re-running with the same outputs skips what is done.",
+        help="analyze many items from a CSV, JSONL or Parquet file or a folder of images",
+        description="INPUT is a CSV, a JSONL (.jsonl, one object per line) or a Parquet file "
+        "with 'text' and/or 'image' fields (image paths relative to the file; other columns "
+        "are kept), or a folder of images (a same-name .txt file holds an image's text). "
+        "Image and text paths must stay inside INPUT's folder. Every row gets an output row "
+        "with its status (ok, partial: read without its missing image, failed: with the "
+        "reason). Re-running with the same outputs skips what is done and retries failed "
+        "rows.",
     )
     p.add_argument("input", type=Path, metavar="INPUT")
     p.add_argument("--jsonl", type=Path, help="write one vsa.result/1 document per line here")
     p.add_argument("--csv", type=Path, help="write one CSV row per result here")
+    p.add_argument(
+        "--parquet",
+        type=Path,
+        metavar="FOLDER",
+        help="write Parquet part files into this folder (needs the scale extra)",
+    )
     add_model_options(p)
     add_explain_option(p)
     p.add_argument("--no-history", action="store_true", help="do not keep results in history")
@@ -42,7 +51,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="follow image and text paths that lead outside INPUT's folder (refused by default)",
     )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: Ray Data workers, on this machine or a "
+        "cluster (needs the scale extra; history is not written)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="the Ray cluster to use (auto, ray://host:10001); default: a local Ray with "
+        "this machine's cores",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="Ray workers, each with its own copy of the models (default: one per CPU)",
+    )
+    p.add_argument(
+        "--vision-rpm",
+        type=_positive_float,
+        metavar="N",
+        help="cloud vision requests per minute for the whole run, all workers together "
+        "(default: from settings, 30)",
+    )
     p.set_defaults(func=run)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("give at least 1")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < number <= 100_000:
+        raise argparse.ArgumentTypeError("give a number above 0 (at most 100000)")
+    return number
 
 
 class ProgressBar:
@@ -75,12 +130,20 @@ class ProgressBar:
 
 def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
     """The end-of-run summary: counts per label, skipped, failures, history not kept."""
+    retried = f" ({summary.retried} tried again)" if summary.retried else ""
     print(
         f"Analysed {summary.done} of {summary.total} items in {summary.seconds:.1f} s "
-        f"({summary.per_second:.1f} items/s); {summary.skipped} already done, "
+        f"({summary.per_second:.1f} items/s){retried}; {summary.skipped} already done, "
         f"{len(summary.failures)} failed.",
         file=stream,
     )
+    if summary.partial:
+        print(
+            f"{summary.partial} item{'s were' if summary.partial != 1 else ' was'} read from "
+            "the text alone: the image was not found (status partial; a re-run reads "
+            "them again once the images are there).",
+            file=stream,
+        )
     if summary.not_kept:
         print(
             f"{summary.not_kept:,} result{'s' if summary.not_kept != 1 else ''} not kept in "
@@ -94,6 +157,12 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
         print(f"  failed {safe(key, one_line=True)}: {safe(message, one_line=True)}", file=stream)
     if len(summary.failures) > 50:
         print(f"  ... and {len(summary.failures) - 50} more.", file=stream)
+    if summary.failures:
+        print(
+            "Failed rows are in the outputs too (status failed, with the reason); run the "
+            "same command again to retry them.",
+            file=stream,
+        )
     if summary.cancelled:
         print("Stopped early; run the same command again to continue.", file=stream)
 
@@ -113,25 +182,58 @@ def encoding_notes(items: list[BatchItem], source: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """``vsa batch``: failures and results not kept in history exit with 1."""
-    from vsa_desktop.core.batch import BatchOutputs, batch_scope, read_items, run_batch
+    from vsa_desktop.core import ratelimit
+    from vsa_desktop.core.batch import (
+        BatchOutputs,
+        RequestTemplate,
+        batch_scope,
+        read_items,
+        run_batch,
+    )
+    from vsa_desktop.core.errors import InputError
 
+    if args.ray_address and args.engine != "ray":
+        raise InputError("--ray-address needs --engine ray.")
+    if args.workers and args.engine != "ray":
+        raise InputError("--workers needs --engine ray (the local engine is one process).")
     settings = common.settings()
+    template = RequestTemplate(request_from_args(args, settings))  # options checked first
     items, extra = read_items(args.input, allow_outside=args.allow_paths_outside)
-    outputs = BatchOutputs(args.jsonl, args.csv, extra)
-    request_from_args(args, settings)  # validate options before starting
-    history, problem = (None, None) if args.no_history else open_history(settings)
+    outputs = BatchOutputs(args.jsonl, args.csv, extra, args.parquet)
     for sentence in encoding_notes(items, args.input):
         common.note(sentence)
+    rpm = args.vision_rpm or settings.groq_requests_per_minute
     bar = ProgressBar()
-    summary = run_batch(
-        items,
-        outputs,
-        lambda item: request_from_args(args, settings, item.text, item.image),
-        history=history,
-        keep_thumbnail=settings.keep_thumbnails,
-        progress=bar,
-        history_scope=batch_scope(args.input),
-    )
+    if args.engine == "ray":
+        from vsa_desktop.core.batch_ray import run_batch_ray
+
+        if not args.no_history:
+            common.note(
+                "History is not written by the Ray engine (--no-history is implied); the "
+                "results are in the output files."
+            )
+        summary = run_batch_ray(
+            items,
+            outputs,
+            template,
+            address=args.ray_address,
+            workers=args.workers,
+            requests_per_minute=rpm,
+            progress=bar,
+        )
+        problem = None
+    else:
+        history, problem = (None, None) if args.no_history else open_history(settings)
+        with ratelimit.installed(ratelimit.TokenBucket(rpm)):
+            summary = run_batch(
+                items,
+                outputs,
+                template,
+                history=history,
+                keep_thumbnail=settings.keep_thumbnails,
+                progress=bar,
+                history_scope=batch_scope(args.input),
+            )
     bar.close()
     if problem is not None:
         summary.not_kept, summary.history_problem = summary.done, problem

@@ -165,8 +165,23 @@ def _save_chart(
 
 
 def csv_header(extra_columns: Sequence[str] = ()) -> list[str]:
-    """The CSV header: ``CSV_COLUMNS`` followed by ``extra_columns``."""
-    return [*CSV_COLUMNS, *extra_columns]
+    """The CSV header: ``CSV_COLUMNS`` followed by ``extra_columns``, no name twice.
+
+    An extra column whose name is already taken (an input CSV's own ``id`` or ``text``
+    column kept by a batch run) is written as ``input.<name>`` (then ``input.<name>.2``...).
+    """
+    header = list(CSV_COLUMNS)
+    taken = set(header)
+    for name in extra_columns:
+        unique = name
+        if unique in taken:
+            unique = f"input.{name}"
+            n = 2
+            while unique in taken:
+                unique, n = f"input.{name}.{n}", n + 1
+        taken.add(unique)
+        header.append(unique)
+    return header
 
 
 def safe_cell(value: object) -> object:

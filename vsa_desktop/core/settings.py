@@ -49,6 +49,7 @@ class Settings:
     vision_models: list[str] = field(default_factory=lambda: list(DEFAULT_VISION_MODELS))
     groq_base_url: str = ""
     groq_timeout_s: float = 30.0
+    groq_requests_per_minute: float = 30.0  # batch runs pace cloud requests to this (free plan)
     vision_max_side: int = 1568
     fusion_text_weight: float = 0.5
     fusion_rule: str = "auto"
@@ -102,6 +103,8 @@ class Settings:
             problems.append(CREDENTIALS_IN_URL)
         if not 1 <= float(self.groq_timeout_s) <= 600:
             problems.append("The cloud timeout must be 1 to 600 seconds.")
+        if not 0 < float(self.groq_requests_per_minute) <= 100_000:
+            problems.append("The cloud requests per minute must be above 0 (at most 100,000).")
         if not 64 <= int(self.vision_max_side) <= 8192:
             problems.append("The image size sent to the cloud must be 64 to 8192 pixels.")
         return problems

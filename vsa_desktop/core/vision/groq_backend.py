@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vsa_desktop.core import taxonomy
+from vsa_desktop.core import ratelimit, taxonomy
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.errors import VisionError
 from vsa_desktop.core.logsafety import has_credentials
@@ -33,6 +33,7 @@ MAX_REQUESTS = 12  # hard bound on requests per analysis, whatever the server sa
 SERVER_RETRY_PAUSE_S = 1.0
 RATE_LIMIT_TRIES = 3  # requests answered 429 before giving up (the free tier often says 429 twice)
 RATE_LIMIT_BACKOFF_S = 1.0  # first wait when the server names none; doubled each time
+BATCH_MAX_WAIT_S = 600.0  # in a batch run, longer waits than this fail the row (quota used up)
 
 
 @dataclass
@@ -140,8 +141,11 @@ class GroqVisionBackend:
         prompt = _load_prompt()
         model = self._models[0]
         attempt = _Attempt(model, prepare_image(image.pixels, self.max_side), self._extra(model))
+        limiter = ratelimit.current()  # a batch run's limit, shared by all its workers
         while attempt.requests < MAX_REQUESTS:
             check(cancel)
+            if limiter is not None:
+                limiter.acquire(cancel)
             attempt.requests += 1
             try:
                 text = self._complete(prompt, attempt)
@@ -212,6 +216,8 @@ class GroqVisionBackend:
         elif status == 413 and not attempt.shrunk:
             attempt.image = smaller(image.pixels, attempt.image)
             attempt.shrunk = True
+        elif status == 429 and ratelimit.current() is not None:
+            self._hold_off_run(exc, attempt)
         elif status == 429 and attempt.rate_limited < RATE_LIMIT_TRIES - 1:
             self._wait_for_rate_limit(exc, attempt, cancel)
         elif _transient(exc, groq) and not attempt.retried:
@@ -239,6 +245,22 @@ class GroqVisionBackend:
         wait = min(wait, left)
         _sleep(wait, cancel)
         attempt.waited_s += wait
+        attempt.rate_limited += 1
+
+    def _hold_off_run(self, exc: groq.APIError, attempt: _Attempt) -> None:
+        """In a batch run: pause every worker for as long as the service asks, then retry.
+
+        The run slows down instead of failing rows; a wait beyond ``BATCH_MAX_WAIT_S`` (a
+        daily quota that is used up) fails the row with the service's reason.
+        """
+        limiter = ratelimit.current()
+        assert limiter is not None
+        asked = proto.retry_after_s(exc)
+        backoff = min(60.0, RATE_LIMIT_BACKOFF_S * 2**attempt.rate_limited)
+        wait = asked if asked is not None else backoff
+        if wait > BATCH_MAX_WAIT_S:
+            raise proto.rate_limited(asked)
+        limiter.hold_off(wait)
         attempt.rate_limited += 1
 
     def _switch_model(self, attempt: _Attempt, warnings: list[str]) -> None:
