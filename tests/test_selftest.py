@@ -40,11 +40,14 @@ def test_cli_self_test_passes_every_check(vsa_home: Path) -> None:
     expected = {name for name, _check in all_checks()}
     assert _check_lines(done.stdout) == dict.fromkeys(expected, "PASS")
     assert "self-test passed" in done.stdout
+    assert "propagateSizeHints" not in done.stdout + done.stderr  # Qt's offscreen noise
+    assert done.stderr == ""
 
 
 def test_gui_self_test_flag_runs_the_same_checks(vsa_home: Path) -> None:
     done = _run(["-m", "vsa_desktop", "--self-test"], vsa_home)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "propagateSizeHints" not in done.stdout + done.stderr
     assert set(_check_lines(done.stdout)) == {name for name, _check in all_checks()}
 
 

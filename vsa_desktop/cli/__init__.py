@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from vsa_desktop import __version__
 from vsa_desktop.cli import analyze, batch, exitcodes, history, models, selftest
@@ -24,9 +27,51 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = (
 )
 
 
+# Export problems that are the user's to fix (a name, a folder, a suffix): exit code 2.
+INPUT_EXPORT_KINDS = frozenset(
+    {"export_format", "export_exists", "export_folder", "export_name", "export_empty"}
+)
+
+
+class VsaParser(argparse.ArgumentParser):
+    """An argument parser that suggests the command meant when a command name is mistyped."""
+
+    def error(self, message: str) -> NoReturn:
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            message += _did_you_mean(match.group(1), choices)
+        super().error(message)
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The (sub)command's own parser: ``vsa analyze`` gives the ``analyze`` parser."""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = getattr(args, sub.dest, None) if sub is not None else None
+        if sub is None or name not in sub.choices:
+            return parser
+        parser = sub.choices[name]
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """``unrecognized arguments: --txt hello; did you mean --text?``."""
+    options = [o for action in parser._actions for o in action.option_strings]
+    first = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), "")
+    hint = _did_you_mean(first, options) if first else ""
+    return f"unrecognized arguments: {' '.join(extras)}{hint}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (no heavy imports happen here)."""
-    parser = argparse.ArgumentParser(
+    parser = VsaParser(
         prog="vsa",
         description="Read the emotion expressed in text and images.",
         epilog="Exit codes: 0 ok, 1 the analysis could not run (or a result was not kept "
@@ -56,18 +101,25 @@ def _setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vsa`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # said by the command's own parser, with its usage, not the top-level one
+        command = _command_parser(parser, args)
+        command.error(_unknown_arguments(command, extras))
     if not getattr(args, "func", None):
         parser.print_help()
         return exitcodes.USAGE
     _setup_logging(args.verbose)
-    from vsa_desktop.core.errors import InputError, VsaError
+    from vsa_desktop.core.errors import ExportError, InputError, VsaError
 
     try:
         return int(args.func(args))
     except InputError as exc:
         say(exc.message)
         return exitcodes.USAGE
+    except ExportError as exc:
+        log.info("detail: %s", exc.detail)
+        say(exc.message)
+        return exitcodes.USAGE if exc.kind in INPUT_EXPORT_KINDS else exitcodes.FAILED
     except VsaError as exc:
         log.info("detail: %s", exc.detail)
         say(exc.message)

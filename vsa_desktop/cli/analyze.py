@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``analyze``."""
     p = sub.add_parser(
         "analyze",
+        aliases=["analyse"],
         help="analyze a text and/or an image; print the result JSON",
         description="Analyze a text and/or an image and print the vsa.result/1 "
         "JSON. Scores describe expressed emotion, not inner feelings.",

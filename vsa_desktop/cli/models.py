@@ -7,6 +7,8 @@ import json
 import sys
 import time
 
+from vsa_desktop.cli import exitcodes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``models``."""
@@ -47,9 +49,9 @@ def _status(args: argparse.Namespace) -> int:
     s = status(args.model)
     if args.json:
         print(json.dumps(s.to_dict(), indent=2))
-        return 0
+        return exitcodes.OK
     yes = {True: "yes", False: "no"}
-    print(f"model:      {_s(s.model_id)}{'  (configured)' if s.configured else ''}")
+    print(f"model:      {_model_line(s.model_id, s.configured, bool(args.model))}")
     if s.builtin:
         print("on disk:    built in (ships with the app; numpy runtime)")
         if not args.model:
@@ -60,7 +62,7 @@ def _status(args: argparse.Namespace) -> int:
             print(f"full model: {DEFAULT_TEXT_MODEL} is {where}")
             if not full.on_disk:
                 print("get it:     vsa models download  (then `auto` uses it)")
-        return 0
+        return exitcodes.OK
     print(
         f"on disk:    {yes[s.on_disk]}"
         + (f"  {_size(s.size_bytes)} at {_s(s.path)}" if s.path else "")
@@ -74,7 +76,18 @@ def _status(args: argparse.Namespace) -> int:
         print(f"get it:     vsa models download {_s(s.model_id)}")
     elif not s.onnx_ready:
         print(f"faster:     vsa models convert {_s(s.model_id)}")
-    return 0 if s.on_disk else 1
+    return exitcodes.OK if s.on_disk else exitcodes.FAILED
+
+
+def _model_line(model_id: str, configured: bool, asked: bool) -> str:
+    """``auto → builtin:lite`` when the setting is auto, else ``id  (configured)``."""
+    from vsa_desktop.core.settings import load_settings
+    from vsa_desktop.core.text.loader import AUTO
+
+    setting = load_settings().effective_text_model()
+    if configured and setting in ("", AUTO):
+        return f"auto → {_s(model_id)}" + ("  (configured)" if asked else "")
+    return f"{_s(model_id)}{'  (configured)' if configured else ''}"
 
 
 class ByteBar:
@@ -106,7 +119,7 @@ def _download(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     print(f"{_s(model)} is ready at {_s(path)}.")
-    return 0
+    return exitcodes.OK
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -136,4 +149,4 @@ def _convert(args: argparse.Namespace) -> int:
         f"{f.mean_abs_diff:.4f}; fp32 max |diff| {f.fp32_max_abs_diff:.2e}"
     )
     print(f"auto runs: {report.best_runtime}" + (f" ({report.reason})" if report.reason else ""))
-    return 0
+    return exitcodes.OK
