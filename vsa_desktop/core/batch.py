@@ -105,15 +105,20 @@ class BatchSummary:
 
     def count(self, outcome: Outcome) -> None:
         """Add one outcome to the counts."""
-        if outcome.status == STATUS_FAILED:
-            self.failures.append((outcome.item.key, (outcome.error or {}).get("message", "")))
+        fusion = outcome.result.fusion if outcome.result is not None else None
+        message = (outcome.error or {}).get("message", "")
+        self.count_row(outcome.item.key, outcome.status, fusion.label if fusion else None, message)
+
+    def count_row(self, key: str, status: str, label: str | None, message: str = "") -> None:
+        """Add one written row to the counts."""
+        if status == STATUS_FAILED:
+            self.failures.append((key, message))
             return
         self.done += 1
-        if outcome.status == STATUS_PARTIAL:
+        if status == STATUS_PARTIAL:
             self.partial += 1
-        result = outcome.result
-        if result is not None and result.fusion:
-            self.labels[result.fusion.label] += 1
+        if label:
+            self.labels[label] += 1
 
 
 # progress(processed, total, summary-so-far)

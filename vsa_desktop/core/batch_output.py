@@ -56,21 +56,28 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Record:
-    """One output row ready to write: the JSONL line (no line break) and the CSV cells."""
+    """One output row ready to write: the JSONL line (no line break) and the CSV cells.
+
+    Attributes:
+        label: the fused label (None for a failed row), for the run's summary.
+        message: why the row failed ("" otherwise).
+    """
 
     key: str
     status: str
     line: str
     cells: list[Any]
+    label: str | None = None
+    message: str = ""
 
-    def to_json(self) -> str:
-        """The record as one JSON text (how Ray workers hand records to the writer)."""
-        return json.dumps([self.key, self.status, self.line, self.cells], ensure_ascii=False)
+    def to_list(self) -> list[Any]:
+        """The record as a JSON-able list (how Ray workers hand records to the writer)."""
+        return [self.key, self.status, self.line, self.cells, self.label, self.message]
 
     @classmethod
-    def from_json(cls, text: str) -> Record:
-        key, status, line, cells = json.loads(text)
-        return cls(key, status, line, cells)
+    def from_list(cls, values: list[Any]) -> Record:
+        key, status, line, cells, label, message = values
+        return cls(key, status, line, cells, label, message)
 
 
 def outcome_doc(outcome: Outcome) -> dict[str, Any]:
@@ -104,7 +111,8 @@ def make_record(outcome: Outcome, input_columns: list[str]) -> Record:
         values.update(created_at=utc_now(), text=item.text, image_name=_image_name(item))
         cells = [safe_cell(values[c]) for c in CSV_COLUMNS] + [safe_cell(v) for v in extra]
     line = json.dumps(outcome_doc(outcome), ensure_ascii=False)
-    return Record(item.key, outcome.status, line, cells)
+    fusion = outcome.result.fusion if outcome.result is not None else None
+    return Record(item.key, outcome.status, line, cells, fusion.label if fusion else None, message)
 
 
 def outcome_from_doc(doc: dict[str, Any]) -> Outcome:

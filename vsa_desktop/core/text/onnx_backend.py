@@ -35,15 +35,25 @@ def make_session(path: Path) -> Any:
     """Open an ONNX Runtime CPU session: all graph optimisations, one thread per core.
 
     ``InferenceSession.run`` is thread-safe, so one session serves every thread.
+    ``VSA_ONNX_THREADS`` caps the threads (a batch worker that shares the machine with
+    other workers sets it to the cores it was given).
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = _threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _threads() -> int:
+    try:
+        asked = int(os.environ.get("VSA_ONNX_THREADS", "0"))
+    except ValueError:
+        asked = 0
+    return asked if asked > 0 else (os.cpu_count() or 1)
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
