@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from vsa_desktop import __version__
-from vsa_desktop.cli import analyze, batch, exitcodes, history, models, selftest
+from vsa_desktop.cli import analyze, batch, exitcodes, history, models, report, selftest
 from vsa_desktop.cli.common import say
 
 log = logging.getLogger("vsa_desktop.cli")
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vsa {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (analyze, history, batch, models, selftest):
+    for module in (analyze, history, batch, report, models, selftest):
         module.add_parser(sub)
     return parser
 

@@ -1,0 +1,96 @@
+"""``vsa report``: a batch's results JSONL as a report a person can read (HTML or PDF)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vsa_desktop.cli import common, exitcodes
+from vsa_desktop.core.terminal import safe
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.batch_report import ReportData
+
+SUFFIXES = (".html", ".htm", ".pdf")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``report``."""
+    p = sub.add_parser(
+        "report",
+        help="turn a batch's results JSONL into an HTML or PDF report",
+        description="Read RESULTS (the JSONL `vsa batch --jsonl` wrote) in one streaming pass "
+        "and write a report: counts per fused label, per-channel distributions, agreement "
+        "shares, the mixed-signal items worth reading, a breakdown by a column and a trend "
+        "over a date column, the models and calibration used. The HTML file is self-contained "
+        "(no network, no scripts); the PDF has the same sections.",
+    )
+    p.add_argument("results", type=Path, metavar="RESULTS", help="a vsa batch JSONL")
+    p.add_argument("--out", type=Path, required=True, help="report.html or report.pdf")
+    p.add_argument("--by", metavar="COLUMN", help="break the counts down by this input column")
+    p.add_argument(
+        "--time", metavar="COLUMN", help="show a trend over this date/time column (ISO 8601)"
+    )
+    p.add_argument(
+        "--top", type=int, default=20, metavar="N", help="mixed-signal items to show (default 20)"
+    )
+    p.add_argument(
+        "--images",
+        type=Path,
+        metavar="FOLDER",
+        help="the folder the batch input's image paths are relative to (default: the "
+        "folder of RESULTS); thumbnails come from there, else from history",
+    )
+    p.add_argument(
+        "--allow-paths-outside",
+        action="store_true",
+        help="follow image paths that lead outside the images folder (refused by default)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``vsa report``."""
+    from vsa_desktop.core.errors import InputError
+    from vsa_desktop.core.export import atomic_write
+    from vsa_desktop.core.history import default_path
+    from vsa_desktop.core.batch_report import collect_file
+    from vsa_desktop.core.batch_report_images import thumbnails
+
+    suffix = args.out.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError("--out needs a file name ending in .html or .pdf.")
+    if not 0 <= args.top <= 1000:
+        raise InputError("--top takes a number from 0 to 1000.")
+    settings = common.settings()
+    data = collect_file(args.results, args.by, args.time, args.top)
+    for name, column in (("--by", args.by), ("--time", args.time)):
+        if column and not _column_seen(data, name):
+            common.note(f"{name} {column}: no row has a value in that column.")
+    history = Path(settings.history_path) if settings.history_path else default_path()
+    images = args.images or args.results.parent
+    thumbs = thumbnails(data.mixed, images, args.allow_paths_outside, history)
+    if suffix == ".pdf":
+        from vsa_desktop.core.batch_report_pdf import write_pdf
+
+        atomic_write(args.out, lambda stream: write_pdf(data, thumbs, stream), args.overwrite)
+    else:
+        from vsa_desktop.core.batch_report_html import write_html
+
+        page = write_html(data, thumbs)
+        atomic_write(args.out, lambda stream: stream.write(page), args.overwrite)
+    print(
+        f"Wrote {safe(args.out, one_line=True)}: {data.rows:,} rows, {data.results:,} readings, "
+        f"{data.failed:,} failed, {data.mixed_total:,} mixed signals."
+    )
+    return exitcodes.OK
+
+
+def _column_seen(data: ReportData, option: str) -> bool:
+    if option == "--by":
+        from vsa_desktop.core.batch_report import NO_VALUE
+
+        return any(name != NO_VALUE for name in data.by_group)
+    return bool(data.times)
