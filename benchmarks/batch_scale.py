@@ -145,6 +145,44 @@ def measure(run: Run, source: Path, model: str, runtime: str, work: Path, n: int
     return run
 
 
+def driver_rates(source: Path, results: Path, work: Path) -> tuple[float, float]:
+    """Rows/s of the two things only the driver does: reading the input, writing outputs.
+
+    The writer is timed on the records of a finished run, handed over as Ray workers hand
+    them (JSON blocks of 64 records), written to a new JSONL and CSV.
+    """
+    from vsa_desktop.core.batch_input import read_items
+    from vsa_desktop.core.batch_output import (
+        BatchOutputs,
+        Record,
+        make_record,
+        outcome_from_doc,
+    )
+
+    t0 = time.perf_counter()
+    items, extra = read_items(source)
+    read_rate = len(items) / (time.perf_counter() - t0)
+    docs = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    blocks = [
+        json.dumps([make_record(outcome_from_doc(d), extra).to_list() for d in docs[i : i + 64]])
+        for i in range(0, len(docs), 64)
+    ]
+    jsonl, out_csv = work / "writer.jsonl", work / "writer.csv"
+    jsonl.unlink(missing_ok=True)
+    out_csv.unlink(missing_ok=True)
+    outputs = BatchOutputs(jsonl, out_csv, extra)
+    t0 = time.perf_counter()
+    for block in blocks:
+        outputs.write_records([Record.from_list(r) for r in json.loads(block)])
+    write_rate = len(docs) / (time.perf_counter() - t0)
+    print(
+        f"  driver: reads the input at {read_rate:,.0f} rows/s, writes JSONL+CSV at "
+        f"{write_rate:,.0f} rows/s",
+        flush=True,
+    )
+    return read_rate, write_rate
+
+
 def onnx_model(work: Path) -> str:
     """The DistilRoBERTa-shaped model (random weights), converted by the app's converter."""
     os.environ["VSA_HOME"] = str(work / "home")
@@ -206,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
         for engine, workers in (("local", 1), ("ray", 1), ("ray", 2)):
             runs.append(measure(Run(label, engine, workers), source, model, runtime, args.work, n))
     print_table(runs, n)
+    read_rate, write_rate = driver_rates(
+        source, args.work / f"out-{runs[0].label}-local1.jsonl", args.work
+    )
+    print(
+        f"\nDriver-side work (one process, whatever the cluster): reading the input "
+        f"{read_rate:,.0f} rows/s; writing JSONL + CSV {write_rate:,.0f} rows/s."
+    )
     print(
         f"\n(total {time.perf_counter() - started:.0f} s, load average "
         f"{os.getloadavg()[0]:.1f} at the end)"

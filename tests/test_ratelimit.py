@@ -98,7 +98,8 @@ def test_a_local_run_at_the_limit_slows_down_instead_of_failing_rows(
 def test_without_the_batch_limiter_the_same_answers_fail_the_row(
     cloud: FakeGroq, tmp_path: Path
 ) -> None:
-    """The contrast: a single analysis gives up after 3 answers of 429 (the row fails)."""
+    """The contrast: without a run's limiter the backend gives up after 3 answers of 429,
+    and the row is read from its text alone."""
     items, extra = read_items(image_rows(tmp_path, 1))
     slow = fail(429, "Rate limit reached", "rate_limit_exceeded", headers={"retry-after": "1"})
     cloud.queue(slow, slow, slow, ok(HAPPY))

@@ -1,0 +1,99 @@
+"""The "Batch…" dialog (run, cancel, resume) and the batch report view (charts, export)."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.gui_support are redefined as args)
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from tests.gui_support import GUI_MARKS, gui_guard  # noqa: F401
+from vsa_desktop.core.settings import Settings
+from vsa_desktop.gui.batch_dialog import BatchDialog, default_output
+from vsa_desktop.gui.report_view import ReportView
+
+pytestmark = GUI_MARKS
+WAIT_MS = 120_000
+
+
+def posts(folder: Path, n: int) -> Path:
+    source = folder / "posts.csv"
+    with source.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "account", "text"])
+        writer.writerows(
+            [f"p{i}", f"@a{i % 3}", f"post {i}: {'so happy' if i % 2 else 'this is awful'}"]
+            for i in range(n)
+        )
+    return source
+
+
+def keys(path: Path) -> list[str]:
+    return [json.loads(x)["batch"]["key"] for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_batch_dialog_runs_cancels_and_resumes(qtbot, gui_guard, tmp_path: Path) -> None:
+    source = posts(tmp_path, 400)
+    dialog = BatchDialog(Settings(text_model="builtin:lite", vision_backend="none"))
+    qtbot.addWidget(dialog)
+    dialog.set_paths(source)
+    out = default_output(source)
+    assert dialog.output_edit.text() == str(out) and dialog.start_button.text() == "Start"
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT_MS) as stopped:
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=WAIT_MS)
+        dialog.cancel()
+    first = stopped.args[0]
+    assert first.cancelled and 0 < first.done < 400
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=WAIT_MS)
+    assert dialog.start_button.text() == "Resume" and "Resume" in dialog.status.text()
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT_MS) as finished:
+        dialog.start()
+    second = finished.args[0]
+    assert second.skipped == len(keys(out)) - second.done and not second.cancelled
+    assert sorted(keys(out)) == sorted(set(keys(out))) and len(keys(out)) == 400
+    assert dialog.progress.value() == 100 and "Analysed" in dialog.status.text()
+    qtbot.waitUntil(lambda: dialog.open_button.isEnabled(), timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.results_opened) as opened:
+        dialog.open_button.click()
+    assert opened.args == [out]
+    dialog.reject()
+
+
+def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path: Path) -> None:
+    from vsa_desktop.core.batch import BatchOutputs, RequestTemplate, read_items, run_batch
+    from vsa_desktop.core.pipeline import AnalysisRequest
+
+    items, extra = read_items(posts(tmp_path, 60))
+    jsonl = tmp_path / "r.jsonl"
+    run_batch(
+        items,
+        BatchOutputs(jsonl, None, extra),
+        RequestTemplate(AnalysisRequest(text_model="builtin:lite", vision="none")),
+    )
+    view = ReportView(jsonl, group_column="account")
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.data is not None, timeout=WAIT_MS)
+    assert view.data is not None and view.data.results == 60
+    titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
+    assert titles == ["Fused labels", "Per channel", "Agreement", "By group", "Mixed signals"]
+    assert "60 readings" in view.summary.text()
+    page = view.export_to(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="group-counts"' in page and "@a1" in page
+    assert view.export_to(tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+    view.reject()
+
+
+def test_the_report_view_says_why_a_file_cannot_be_read(qtbot, gui_guard, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    view = ReportView(bad)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: "holds no vsa batch rows" in view.summary.text(), timeout=WAIT_MS)
+    assert not view.html_button.isEnabled()
+    view.reject()

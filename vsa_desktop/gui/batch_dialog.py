@@ -1,0 +1,268 @@
+"""The "Batch…" dialog: run a table or a folder of images (local engine) with progress,
+cancel and resume, then open its results as a report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vsa_desktop.core.cancel import CancelToken
+from vsa_desktop.core.errors import VsaError
+from vsa_desktop.gui.dialogs import dialogs_enabled
+from vsa_desktop.gui.workers import TaskRunner, TaskSignals
+
+if TYPE_CHECKING:
+    from vsa_desktop.core.batch import BatchSummary
+    from vsa_desktop.core.history import HistoryStore
+    from vsa_desktop.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INPUT_FILTER = "Tables (*.csv *.jsonl *.ndjson *.parquet);;All files (*)"
+UPDATES_PER_SECOND = 10
+
+
+def default_output(source: Path) -> Path:
+    """``posts.csv`` → ``posts.results.jsonl`` beside it (a folder: inside its parent)."""
+    return source.with_name(f"{source.stem or source.name}.results.jsonl")
+
+
+def batch_call(
+    source: Path,
+    output: Path,
+    settings: Settings,
+    history: HistoryStore | None,
+    stop: CancelToken,
+) -> Any:
+    """The worker call: read the input, run the local engine, return the summary.
+
+    ``stop`` is the batch's own token: a stopped batch still returns its summary (the
+    runner's token would turn the run into "cancelled" with no summary).
+    """
+
+    def call(_token: CancelToken, progress: Any) -> BatchSummary:
+        from vsa_desktop.core.batch import (
+            BatchOutputs,
+            RequestTemplate,
+            batch_scope,
+            read_items,
+            run_batch,
+        )
+        from vsa_desktop.core.pipeline import AnalysisRequest
+
+        items, extra = read_items(source)
+        template = RequestTemplate(
+            AnalysisRequest(
+                text_model=settings.effective_text_model(),
+                text_runtime=settings.text_runtime,
+                vision=settings.vision_backend,
+                weights=settings.weights,
+                fusion_rule=settings.fusion_rule,
+                offline=settings.effective_offline(),
+                settings=settings,
+            )
+        )
+        last = [0.0]
+
+        def report(processed: int, total: int, _summary: object) -> None:
+            now = time.monotonic()
+            if processed == total or now - last[0] >= 1 / UPDATES_PER_SECOND:
+                last[0] = now
+                progress(f"{processed}/{total}", processed / total if total else 1.0)
+
+        return run_batch(
+            items,
+            BatchOutputs(output, None, extra),
+            template,
+            history=history,
+            keep_thumbnail=settings.keep_thumbnails,
+            progress=report,
+            cancel=stop,
+            history_scope=batch_scope(source),
+        )
+
+    return call
+
+
+class BatchDialog(QDialog):
+    """Choose an input and a results file, run, watch, cancel; a re-run resumes.
+
+    Signals:
+        results_opened(object): the user asked to see the results (the JSONL ``Path``).
+        run_finished(object): a run ended (its ``BatchSummary``), cancelled or not.
+    """
+
+    results_opened = Signal(object)
+    run_finished = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings,
+        history: HistoryStore | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Batch")
+        self.settings, self.history = settings, history
+        self.runner = TaskRunner(self, max_threads=1)
+        self.token: CancelToken | None = None
+        self.summary: BatchSummary | None = None
+        self.input_edit, self.output_edit = QLineEdit(), QLineEdit()
+        self.input_edit.setPlaceholderText("a CSV, JSONL or Parquet file, or a folder of images")
+        self.output_edit.setPlaceholderText("results.jsonl (a re-run resumes it)")
+        self.input_edit.textChanged.connect(self._on_input_changed)
+        self.progress = QProgressBar()
+        self.status = QLabel("Choose what to analyse.")
+        self.status.setWordWrap(True)
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.open_button = QPushButton("Open results…")
+        self.close_button = QPushButton("Close")
+        self._layout()
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.close_button.clicked.connect(self.reject)
+        self._set_running(False)
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        pick = QHBoxLayout()
+        pick.addWidget(self.input_edit)
+        for text, folder in (("File…", False), ("Folder…", True)):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, f=folder: self._on_browse_clicked(f))
+            pick.addWidget(button)
+        form.addRow("Input", pick)
+        form.addRow("Results", self.output_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.cancel_button, self.open_button, self.close_button):
+            buttons.addWidget(button)
+        box = QVBoxLayout(self)
+        box.addLayout(form)
+        box.addWidget(self.progress)
+        box.addWidget(self.status)
+        box.addLayout(buttons)
+        self.resize(640, 220)
+
+    def _on_browse_clicked(self, folder: bool) -> None:
+        if not dialogs_enabled():
+            return
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(self, "Choose a folder of images")
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Choose a table", "", INPUT_FILTER)
+        if chosen:
+            self.input_edit.setText(chosen)
+
+    def _on_input_changed(self, text: str) -> None:
+        if text.strip():
+            self.output_edit.setText(str(default_output(Path(text.strip()))))
+        self._update_start_label()
+
+    def _update_start_label(self) -> None:
+        out = self.output_edit.text().strip()
+        self.start_button.setText("Resume" if out and Path(out).is_file() else "Start")
+
+    def set_paths(self, source: Path, output: Path | None = None) -> None:
+        """Fill in the input (and the results file, default beside the input)."""
+        self.input_edit.setText(str(source))
+        if output is not None:
+            self.output_edit.setText(str(output))
+        self._update_start_label()
+
+    def start(self) -> None:
+        """Run (or resume) the batch on a worker thread."""
+        source, output = self.input_edit.text().strip(), self.output_edit.text().strip()
+        if not source or not output:
+            self.status.setText("Choose an input and a results file first.")
+            return
+        self.summary = None
+        self.progress.setValue(0)
+        self.status.setText("Reading the input…")
+        self._set_running(True)
+        self.token = CancelToken()
+        call = batch_call(Path(source), Path(output), self.settings, self.history, self.token)
+        self.runner.run(call, self._connect)
+
+    def _connect(self, signals: TaskSignals) -> None:
+        signals.progressed.connect(self._on_task_progressed)
+        signals.returned.connect(self._on_task_returned)
+        signals.failed.connect(self._on_task_failed)
+        signals.ended.connect(self._on_task_ended)
+
+    def cancel(self) -> None:
+        """Stop after the item in progress; what is written stays, a re-run goes on."""
+        if self.token is not None:
+            self.token.cancel()
+            self.status.setText("Stopping after the item in progress…")
+
+    def _on_task_progressed(self, _task: int, stage: str, fraction: float) -> None:
+        self.progress.setValue(round(100 * fraction))
+        self.status.setText(f"Analysed {stage} items.")
+
+    def _on_task_returned(self, _task: int, summary: BatchSummary) -> None:
+        self.summary = summary
+        self.progress.setValue(100 if not summary.cancelled else self.progress.value())
+        self.status.setText(summary_sentence(summary))
+        self.run_finished.emit(summary)
+
+    def _on_task_failed(self, _task: int, exc: BaseException) -> None:
+        message = (
+            exc.message
+            if isinstance(exc, VsaError)
+            else "Something unexpected went wrong; the details are in the log."
+        )
+        self.status.setText(message)
+
+    def _on_task_ended(self, _task: int) -> None:
+        self.token = None
+        self._set_running(False)
+        self._update_start_label()
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.input_edit.setEnabled(not running)
+        self.output_edit.setEnabled(not running)
+        out = self.output_edit.text().strip()
+        self.open_button.setEnabled(not running and bool(out) and Path(out).is_file())
+
+    def _on_open_clicked(self) -> None:
+        self.results_opened.emit(Path(self.output_edit.text().strip()))
+
+    def done(self, result: int) -> None:
+        self.runner.shutdown()
+        super().done(result)
+
+
+def summary_sentence(summary: BatchSummary) -> str:
+    """What a run did, in one or two sentences."""
+    said = (
+        f"Analysed {summary.done:,} of {summary.total:,} items; {summary.skipped:,} were "
+        f"already done, {len(summary.failures):,} failed."
+    )
+    if summary.partial:
+        said += f" {summary.partial:,} were read from the text alone (image missing)."
+    if summary.cancelled:
+        said += " Stopped: press Resume to go on."
+    elif summary.failures:
+        said += " Failed rows are in the results with their reason; Resume tries them again."
+    return said
