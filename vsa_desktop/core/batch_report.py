@@ -26,6 +26,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import stat
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from typing import Any
 from vsa_desktop.core.errors import InputError
 from vsa_desktop.core.result import NOTICE
 from vsa_desktop.core.taxonomy import EMOTIONS
-from vsa_desktop.core.textfile import _check_regular, _stat
 from vsa_desktop.core.verdict import VERDICT_TITLES
 
 MAX_GROUPS = 10_000
@@ -175,7 +175,16 @@ def read_lines(path: Path) -> Iterator[str]:
         InputError: the file is missing, not a regular file, or not UTF-8.
     """
     where = f"The results file {path}"
-    _check_regular(_stat(path, where), where)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{where} does not exist.") from None
+    except OSError as exc:
+        raise InputError(f"{where} cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{where} is a folder, not a file.")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{where} is not a regular file.")
     try:
         with path.open(encoding="utf-8") as f:
             yield from f

@@ -206,7 +206,7 @@ class BatchDialog(QDialog):
         signals.progressed.connect(self._on_task_progressed)
         signals.returned.connect(self._on_task_returned)
         signals.failed.connect(self._on_task_failed)
-        signals.ended.connect(self._on_task_ended)
+        signals.cancelled.connect(self._on_task_cancelled)
 
     def cancel(self) -> None:
         """Stop after the item in progress; what is written stays, a re-run goes on."""
@@ -222,6 +222,7 @@ class BatchDialog(QDialog):
         self.summary = summary
         self.progress.setValue(100 if not summary.cancelled else self.progress.value())
         self.status.setText(summary_sentence(summary))
+        self._stopped()
         self.run_finished.emit(summary)
 
     def _on_task_failed(self, _task: int, exc: BaseException) -> None:
@@ -231,8 +232,12 @@ class BatchDialog(QDialog):
             else "Something unexpected went wrong; the details are in the log."
         )
         self.status.setText(message)
+        self._stopped()
 
-    def _on_task_ended(self, _task: int) -> None:
+    def _on_task_cancelled(self, _task: int) -> None:  # the dialog closed while running
+        self._stopped()
+
+    def _stopped(self) -> None:
         self.token = None
         self._set_running(False)
         self._update_start_label()
