@@ -229,3 +229,26 @@ def _kill_group(pgid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
+
+
+def test_an_unreachable_cluster_is_one_sentence(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("text\nhappy\n", encoding="utf-8")
+    args = [
+        sys.executable, "-m", "vsa_desktop.cli", "batch", str(source), "--jsonl",
+        str(tmp_path / "o.jsonl"), "--engine", "ray", "--ray-address", "ray://127.0.0.1:9",
+        "--text-model", "builtin:lite",
+    ]  # fmt: skip
+    done = subprocess.run(
+        args,
+        env={**os.environ, "VSA_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == exitcodes.FAILED, done.stderr
+    lines = [x for x in done.stderr.splitlines() if not x.startswith("note:")]
+    assert lines == [
+        "vsa: Cannot start or reach the Ray cluster at ray://127.0.0.1:9 (ray client "
+        "connection timeout)."
+    ], done.stderr

@@ -88,3 +88,38 @@ def test_models_status_says_when_auto_chose_the_model(
     done = run_vsa(vsa_home, "models", "status", **env)
     assert done.returncode == exitcodes.OK, done.stderr
     assert done.stdout.startswith(expected)
+
+
+def test_batch_engine_options_are_checked(vsa_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("text\nhappy\n", encoding="utf-8")
+    out = str(tmp_path / "o.jsonl")
+    alone = run_vsa(vsa_home, "batch", str(source), "--jsonl", out, "--ray-address", "auto")
+    assert (
+        alone.returncode == exitcodes.USAGE and "--ray-address needs --engine ray" in alone.stderr
+    )
+    workers = run_vsa(vsa_home, "batch", str(source), "--jsonl", out, "--workers", "0")
+    assert workers.returncode == exitcodes.USAGE and "give at least 1" in workers.stderr
+
+
+def test_the_ray_engine_without_ray_says_how_to_get_it(vsa_home: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.csv"
+    source.write_text("text\nhappy\n", encoding="utf-8")
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if the scale extra were not installed
+        "from vsa_desktop.cli import main\n"
+        f"sys.exit(main(['batch', {str(source)!r}, '--jsonl', {str(tmp_path / 'o.jsonl')!r},"
+        " '--engine', 'ray', '--text-model', 'builtin:lite']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "VSA_HOME": str(vsa_home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == exitcodes.USAGE, done.stderr
+    assert "vsa-desktop[scale]" in done.stderr and "Traceback" not in done.stderr

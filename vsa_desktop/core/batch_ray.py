@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -197,10 +198,12 @@ def connect(address: str | None) -> bool:
         "logging_level": logging.ERROR,
     }
     try:
-        if address:
-            ray.init(address=address, **options)
-        else:
-            ray.init(num_cpus=os.cpu_count() or 1, **options)
+        with warnings.catch_warnings():  # Ray Client warns, then raises: the error is said once
+            warnings.simplefilter("ignore", UserWarning)
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=os.cpu_count() or 1, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise VsaError(
