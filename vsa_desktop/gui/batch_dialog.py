@@ -254,6 +254,10 @@ class BatchDialog(QDialog):
         self.results_opened.emit(Path(self.output_edit.text().strip()))
 
     def done(self, result: int) -> None:
+        # Closing stops the run after the item in progress (the runner's own cancel does not
+        # reach the batch's token); what is written stays and a re-run resumes it.
+        if self.token is not None:
+            self.token.cancel()
         self.runner.shutdown()
         super().done(result)
 

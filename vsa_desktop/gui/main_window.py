@@ -26,6 +26,7 @@ from vsa_desktop.core.pipeline import AnalysisRequest
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
 from vsa_desktop.gui.about_dialog import AboutDialog
+from vsa_desktop.gui.batch_menu import BatchMenu
 from vsa_desktop.gui.explanation_flow import ExplanationFlow
 from vsa_desktop.gui.export_flow import ExportFlow
 from vsa_desktop.gui.first_run import FirstRunNotice
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.opener = HistoryOpener(self.tasks, self)
         self.explainer = ExplanationFlow(self.result_view, self.settings, self)
         self.explainer.add_menu(self.actions.view_menu)
+        self.batch = BatchMenu(self)  # File ▸ Batch…, Open batch results…
         self._wire()
         restore(self, self.splitter, self.history_dock)
         self._on_offline_changed()
@@ -342,6 +344,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.opener.close()
+        self.batch.shutdown()  # a running batch writes to the history: stop it first
         self.controller.shutdown()
         self.models.shutdown()
         self.drop_zone.shutdown()
