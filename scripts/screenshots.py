@@ -3,8 +3,9 @@
 Every result is a real analysis: the built-in lite text model and the local face model on
 tests/data/astronaut.png. Also the settings dialog, the window at 1366x768, and an exported
 chart with its caption and a PDF report page (drawn by the exporters' own figures), and
-"Why this reading" (the words of the text highlighted by their weight).
-Run: ``python scripts/screenshots.py [--out docs/screenshots]``.
+"Why this reading" (the words of the text highlighted by their weight), and File ▸ Batch… /
+Open batch results… on a small real batch (``--only batch``: just those).
+Run: ``python scripts/screenshots.py [--out docs/screenshots] [--only all|batch]``.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--text-model", default="builtin:lite", help="for trying layouts")
+    parser.add_argument("--only", choices=("all", "batch"), default="all")
     args = parser.parse_args(argv)
     _setup(args.out)
     TEXT_MODEL[0] = args.text_model
@@ -147,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
+    if args.only == "batch":
+        _batch_scenes(args.out)
+        return 0
 
     first = _window(first_run_notice_dismissed=False)
     _warm(first)
@@ -180,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     _save_widget(settings, args.out, "08-settings")
     settings.reject()
     window.close()
+    _batch_scenes(args.out)
 
     _dark_palette(app)
     dark = _window()
@@ -187,6 +193,70 @@ def main(argv: list[str] | None = None) -> int:
     _save(dark, args.out, "07-dark-palette")
     dark.close()
     return 0
+
+
+BATCH_TEXTS = (
+    HAPPY,
+    SAD,
+    "Stop lying to me, I am furious about what you did.",
+    "Wow, I did not expect that at all!",
+    "The meeting is at three o'clock in room 4.",
+    "I am terrified of what comes next.",
+    "That smell is disgusting, I almost threw up.",
+)
+
+
+def _batch_table(folder: Path, rows: int = 240) -> Path:
+    """A CSV of posts: text, the astronaut photo (every 9th row names a missing one), an
+    account and a time, for the batch dialog and its report."""
+    import csv
+    import shutil
+
+    shutil.copy(IMAGE, folder / IMAGE.name)  # images are read from the table's own folder
+    source = folder / "posts.csv"
+    with source.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "account", "posted", "text", "image"])
+        for i in range(rows):
+            image = "missing.png" if i % 9 == 0 else IMAGE.name
+            when = f"2025-03-{1 + i % 5:02d}T{8 + i % 12:02d}:00:00Z"
+            writer.writerow([f"p{i}", f"@shop{i % 4}", when, BATCH_TEXTS[i % 7], image])
+    return source
+
+
+def _batch_scenes(out: Path) -> None:
+    """File ▸ Batch… after a cancelled-then-resumed run, and its report window."""
+    from PySide6.QtWidgets import QApplication
+
+    window = _window()
+    source = _batch_table(Path(tempfile.mkdtemp(prefix="vsa-batch-")))
+    dialog = window.batch.open_batch(source)
+    finished: list[object] = []
+    dialog.run_finished.connect(finished.append)
+    dialog.start()
+    while dialog.progress.value() < 30:
+        QApplication.processEvents()
+    dialog.cancel()
+    while not finished:
+        QApplication.processEvents()
+    _save_widget(dialog, out, "12-batch-cancelled")
+    dialog.start()
+    while len(finished) < 2:
+        QApplication.processEvents()
+    _save_widget(dialog, out, "13-batch-resumed")
+    from vsa_desktop.gui.report_view import ReportView
+
+    report = ReportView(Path(dialog.output_edit.text()), "account", "posted", parent=window)
+    report.show()
+    while report.data is None:
+        QApplication.processEvents()
+    _save_widget(report, out, "14-batch-report")
+    for i, name in ((3, "15-batch-report-groups"), (report.tabs.count() - 1, "16-batch-mixed")):
+        report.tabs.setCurrentIndex(i)
+        _save_widget(report, out, name)
+    report.reject()
+    dialog.reject()
+    window.close()
 
 
 def _dark_palette(app) -> None:  # app: QApplication

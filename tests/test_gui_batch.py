@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from tests.gui_support import GUI_MARKS, gui_guard  # noqa: F401
+from tests.gui_support import GUI_MARKS, gui_guard, wait_for  # noqa: F401
 from vsa_desktop.core.settings import Settings
 from vsa_desktop.gui.batch_dialog import BatchDialog, default_output
 from vsa_desktop.gui.report_view import ReportView
@@ -83,9 +83,13 @@ def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
     assert titles == ["Fused labels", "Per channel", "Agreement", "By group", "Mixed signals"]
     assert "60 readings" in view.summary.text()
-    page = view.export_to(tmp_path / "r.html").read_text(encoding="utf-8")
+    with wait_for(qtbot, view.exported, fails=(view.failed,)):
+        view.export_to(tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="group-counts"' in page and "@a1" in page
-    assert view.export_to(tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+    with wait_for(qtbot, view.exported, fails=(view.failed,)):
+        view.export_to(tmp_path / "r.pdf")
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
     view.reject()
 
 
@@ -97,3 +101,29 @@ def test_the_report_view_says_why_a_file_cannot_be_read(qtbot, gui_guard, tmp_pa
     qtbot.waitUntil(lambda: "holds no vsa batch rows" in view.summary.text(), timeout=WAIT_MS)
     assert not view.html_button.isEnabled()
     view.reject()
+
+
+def test_images_outside_the_folder_need_the_tick_box(qtbot, gui_guard, tmp_path: Path) -> None:
+    from tests.gui_support import ASTRONAUT
+
+    source = tmp_path / "photos.csv"
+    source.write_text(f"text,image\nso happy,{ASTRONAUT}\nso sad,{ASTRONAUT}\n", encoding="utf-8")
+    dialog = BatchDialog(Settings(text_model="builtin:lite", vision_backend="local"))
+    qtbot.addWidget(dialog)
+    dialog.set_paths(source)
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT_MS) as refused:
+        dialog.start()
+    assert len(refused.args[0].failures) == 2
+    said = dialog.status.text()
+    assert "Most failures (2)" in said and "tick “Images may lie outside" in said
+    assert "--allow" not in said
+    dialog.outside_box.setChecked(True)
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT_MS) as allowed:
+        dialog.start()
+    assert allowed.args[0].done == 2 and not allowed.args[0].failures
+    assert "failed" not in json.dumps([json.loads(x)["batch"] for x in keys_lines(source)])
+    dialog.reject()
+
+
+def keys_lines(source: Path) -> list[str]:
+    return default_output(source).read_text(encoding="utf-8").splitlines()

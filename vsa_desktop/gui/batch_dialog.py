@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 INPUT_FILTER = "Tables (*.csv *.jsonl *.ndjson *.parquet);;All files (*)"
 UPDATES_PER_SECOND = 10
+OUTSIDE_OPTION = "Images may lie outside the table's folder"
 
 
 def default_output(source: Path) -> Path:
@@ -49,6 +52,7 @@ def batch_call(
     settings: Settings,
     history: HistoryStore | None,
     stop: CancelToken,
+    allow_outside: bool = False,
 ) -> Any:
     """The worker call: read the input, run the local engine, return the summary.
 
@@ -66,7 +70,7 @@ def batch_call(
         )
         from vsa_desktop.core.pipeline import AnalysisRequest
 
-        items, extra = read_items(source)
+        items, extra = read_items(source, allow_outside)
         template = RequestTemplate(
             AnalysisRequest(
                 text_model=settings.effective_text_model(),
@@ -127,6 +131,9 @@ class BatchDialog(QDialog):
         self.input_edit.setPlaceholderText("a CSV, JSONL or Parquet file, or a folder of images")
         self.output_edit.setPlaceholderText("results.jsonl (a re-run resumes it)")
         self.input_edit.textChanged.connect(self._on_input_changed)
+        # Off by default: a table from elsewhere must not pull any file of this computer
+        # into the results' thumbnails and the history.
+        self.outside_box = QCheckBox(OUTSIDE_OPTION)
         self.progress = QProgressBar()
         self.status = QLabel("Choose what to analyse.")
         self.status.setWordWrap(True)
@@ -151,6 +158,7 @@ class BatchDialog(QDialog):
             pick.addWidget(button)
         form.addRow("Input", pick)
         form.addRow("Results", self.output_edit)
+        form.addRow("", self.outside_box)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for button in (self.start_button, self.cancel_button, self.open_button, self.close_button):
@@ -160,7 +168,7 @@ class BatchDialog(QDialog):
         box.addWidget(self.progress)
         box.addWidget(self.status)
         box.addLayout(buttons)
-        self.resize(640, 220)
+        self.resize(640, 240)
 
     def _on_browse_clicked(self, folder: bool) -> None:
         if not dialogs_enabled():
@@ -199,7 +207,14 @@ class BatchDialog(QDialog):
         self.status.setText("Reading the input…")
         self._set_running(True)
         self.token = CancelToken()
-        call = batch_call(Path(source), Path(output), self.settings, self.history, self.token)
+        call = batch_call(
+            Path(source),
+            Path(output),
+            self.settings,
+            self.history,
+            self.token,
+            self.outside_box.isChecked(),
+        )
         self.runner.run(call, self._connect)
 
     def _connect(self, signals: TaskSignals) -> None:
@@ -247,6 +262,7 @@ class BatchDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.input_edit.setEnabled(not running)
         self.output_edit.setEnabled(not running)
+        self.outside_box.setEnabled(not running)
         out = self.output_edit.text().strip()
         self.open_button.setEnabled(not running and bool(out) and Path(out).is_file())
 
@@ -263,15 +279,29 @@ class BatchDialog(QDialog):
 
 
 def summary_sentence(summary: BatchSummary) -> str:
-    """What a run did, in one or two sentences."""
+    """What a run did, in a few sentences: counts, the commonest failure reason, history."""
     said = (
         f"Analysed {summary.done:,} of {summary.total:,} items; {summary.skipped:,} were "
         f"already done, {len(summary.failures):,} failed."
     )
     if summary.partial:
         said += f" {summary.partial:,} were read from the text alone (image missing)."
+    if summary.failures:
+        reason, n = Counter(message for _key, message in summary.failures).most_common(1)[0]
+        said += f" Most failures ({n:,}): {for_gui_batch(reason)}"
+    if summary.not_kept and summary.history_problem:
+        said += f" {summary.not_kept:,} results were not kept in history: "
+        said += for_gui_batch(summary.history_problem)
     if summary.cancelled:
         said += " Stopped: press Resume to go on."
     elif summary.failures:
         said += " Failed rows are in the results with their reason; Resume tries them again."
     return said
+
+
+def for_gui_batch(message: str) -> str:
+    """A core sentence in the window's words (the dialog's tick box for the CLI option)."""
+    from vsa_desktop.core.batch_input import OUTSIDE_HINT
+    from vsa_desktop.gui.wording import for_gui
+
+    return for_gui(message.replace(OUTSIDE_HINT, f"tick “{OUTSIDE_OPTION}” to allow it"))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -48,15 +48,18 @@ TITLES = {
     "trend": "Over time",
 }
 UNEXPECTED = "The results could not be read; the details are in the log."
+THUMB_PX = 64
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """What the worker hands back: the numbers, the thumbnails, one image per chart."""
+    """What the worker hands back: the numbers, the thumbnails (the bytes for the exports,
+    decoded for the list), one image per chart."""
 
     data: ReportData
     thumbs: dict[str, bytes]
     charts: list[tuple[str, QImage]]
+    thumb_images: dict[str, QImage]
 
 
 def rasterise(figure: Figure, ratio: float) -> QImage:
@@ -94,7 +97,8 @@ def load_call(
         for key, build in sections(data):
             check(token)
             charts.append((key, rasterise(build(data), ratio)))
-        return Loaded(data, thumbs, charts)
+        decoded = {key: QImage.fromData(raw) for key, raw in thumbs.items()}
+        return Loaded(data, thumbs, charts, {k: v for k, v in decoded.items() if not v.isNull()})
 
     return call
 
@@ -210,7 +214,12 @@ class ReportView(QDialog):
             self.tabs.addTab(ChartImage(image, f"{title} chart"), title)
         browser = QTextBrowser()
         browser.setOpenLinks(False)
-        browser.setHtml(_mixed_html(data))
+        browser.setAccessibleName("Mixed signals")
+        for key, image in loaded.thumb_images.items():
+            browser.document().addResource(
+                QTextDocument.ResourceType.ImageResource, QUrl(_thumb_url(key)), image
+            )
+        browser.setHtml(_mixed_html(data, set(loaded.thumb_images)))
         self.tabs.addTab(browser, "Mixed signals")
         self._set_exportable(True)
         self.loaded.emit(data)
@@ -268,14 +277,39 @@ def _summary_of(data: ReportData) -> str:
     )
 
 
-def _mixed_html(data: ReportData) -> str:
+def _thumb_url(key: str) -> str:
+    return "thumb:" + QUrl.toPercentEncoding(key).data().decode("ascii")
+
+
+def _mixed_html(data: ReportData, with_thumb: set[str]) -> str:
+    """The mixed-signal items as rows: thumbnail, verdict and labels, the text, where from."""
     from vsa_desktop.core.batch_report_html import e
+    from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
     if not data.mixed:
         return "<p>No result has a text and an image that name different emotions.</p>"
-    rows = "".join(
-        f"<li><b>{e(item.verdict)}</b>: text {e(item.text_label)}, image {e(item.vision_label)}, "
-        f"agreement {item.agreement:.2f}<br>{e(item.text)}</li>"
-        for item in data.mixed
+    rows = []
+    for item in data.mixed:
+        thumb = (
+            f'<img src="{_thumb_url(item.key)}" width="{THUMB_PX}">'
+            if item.key in with_thumb
+            else ""
+        )
+        tags = " · ".join(
+            (
+                f"<b>{e(VERDICT_TITLES.get(item.verdict, item.verdict))}</b>",
+                f"text {e(item.text_label)}",
+                f"image {e(item.vision_label)}",
+                f"fused {e(item.fused_label)} {percent(item.confidence)}",
+                f"agreement {item.agreement:.2f}",
+            )
+        )
+        rows.append(
+            f'<tr><td width="{THUMB_PX + 8}">{thumb}</td><td>{tags}<br>{e(item.text)}<br>'
+            f'<span style="color:gray">{e(item.image_name)} · row {e(item.key)}</span></td></tr>'
+        )
+    intro = (
+        f"<p>{data.mixed_total:,} results have a text and an image that name different "
+        f"emotions; the {len(data.mixed)} most divergent (lowest agreement) first.</p>"
     )
-    return f"<p>{data.mixed_total:,} mixed-signal results; the most divergent first:</p><ol>{rows}</ol>"
+    return f'{intro}<table cellspacing="6">{"".join(rows)}</table>'
