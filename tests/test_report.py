@@ -18,9 +18,9 @@ from tests.cli_runner import run_vsa
 from tests.conftest import DATA, SHARED
 from vsa_desktop.cli import exitcodes
 from vsa_desktop.core.batch import BatchOutputs, RequestTemplate, read_items, run_batch
+from vsa_desktop.core.batch_report import collect, collect_file
 from vsa_desktop.core.history import HistoryStore
 from vsa_desktop.core.pipeline import AnalysisRequest
-from vsa_desktop.core.batch_report import collect, collect_file
 
 TRAIN_TSV = SHARED / "data" / "goemotions-ekman" / "train.tsv"
 FER_TRAIN = SHARED / "data" / "fer2013" / "train"
@@ -232,8 +232,27 @@ def test_the_pdf_report_renders_every_section(batch_run: tuple[Path, Path], tmp_
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     pages = data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type /Page>")
-    # summary, channels, 4 pages of 20 mixed items, breakdown, models
-    assert pages == 8, pages
+    # summary, channels, 3 pages of 20 one-line mixed items (7 + 8 + 5), breakdown, models
+    assert pages == 7, pages
+
+
+def test_pdf_mixed_pages_fill_down_to_the_margin_and_never_past_it() -> None:
+    from matplotlib.text import Text
+
+    from vsa_desktop.core.batch_report import MixedItem, ReportData
+    from vsa_desktop.core.batch_report_pdf import BOTTOM, _mixed_pages
+
+    def item(i: int, words: int) -> MixedItem:
+        text = " ".join(["terrified"] * words)
+        return MixedItem(f"{i}:k", f"id{i}", text, "a.png", "", "a.png", "fear", "happy",
+                         "fear", 0.5, 0.01, "divergent")  # fmt: skip
+
+    short = _mixed_pages(ReportData(mixed=[item(i, 3) for i in range(20)], mixed_total=20), {})
+    long = _mixed_pages(ReportData(mixed=[item(i, 80) for i in range(20)], mixed_total=20), {})
+    assert len(short) == 3 and len(long) > len(short)
+    for page in short + long:
+        lowest = min(t.get_position()[1] for t in page.findobj(Text) if t.get_text())
+        assert lowest >= BOTTOM
 
 
 def test_thumbnails_come_from_the_file_inside_the_folder_else_from_history(

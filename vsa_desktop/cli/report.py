@@ -53,11 +53,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``vsa report``."""
+    from vsa_desktop.core.batch_report import collect_file
+    from vsa_desktop.core.batch_report_images import thumbnails
     from vsa_desktop.core.errors import InputError
     from vsa_desktop.core.export import atomic_write
     from vsa_desktop.core.history import default_path
-    from vsa_desktop.core.batch_report import collect_file
-    from vsa_desktop.core.batch_report_images import thumbnails
 
     suffix = args.out.suffix.lower()
     if suffix not in SUFFIXES:

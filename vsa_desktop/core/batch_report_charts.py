@@ -181,7 +181,7 @@ def trend_figure(data: ReportData) -> Figure:
         fig.autofmt_xdate()
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"results per {period}" if period else "results")
-    ax.set_title(f"Fused label over {plain(data.time_column or '')}, per {period}", loc="left",
+    ax.set_title(f"Fused label per {period} ({plain(data.time_column or '')})", loc="left",
                  fontsize=11, pad=22)  # fmt: skip
     ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
     _style(ax)

@@ -68,7 +68,9 @@ def report_html(data: ReportData, thumbs: dict[str, bytes] | None = None) -> str
     if data.group_column:
         parts.append(_section(data, "groups", f"By {e(data.group_column)}", _group_table(data)))
     if data.time_column:
-        parts.append(_section(data, "trend", f"Over {e(data.time_column)}", _trend_table(data)))
+        parts.append(
+            _section(data, "trend", f"Over time ({e(data.time_column)})", _trend_table(data))
+        )
     parts += [_models(data), _note(), "</body></html>\n"]
     return "\n".join(parts)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsa_desktop.core.batch_input import inside
-from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.batch_report import MixedItem
+from vsa_desktop.core.errors import VsaError
 
 if TYPE_CHECKING:
     from vsa_desktop.core.history import HistoryStore

@@ -24,7 +24,7 @@ from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 A4 = (8.27, 11.69)
 MARGIN = 0.07
 LINE = 0.018  # figure fraction per line of 9 pt text on A4
-ITEMS_PER_PAGE = 6
+BOTTOM = 0.04  # the lowest an item may reach (figure fraction)
 
 
 def _page() -> Figure:
@@ -92,24 +92,36 @@ def _channels_page(data: ReportData) -> Figure:
 
 
 def _mixed_pages(data: ReportData, thumbs: dict[str, bytes]) -> list[Figure]:
-    pages = []
+    """As many items a page as fit (their texts differ in length), the first with the intro."""
     items = data.mixed or []
-    for start in range(0, max(1, len(items)), ITEMS_PER_PAGE):
-        page = _page()
-        y = _text(page, 0.95, "Mixed signals worth reading", 14, weight="bold")
-        if start == 0:
-            y = _text(
-                page,
-                y,
-                f"{data.mixed_total:,} results have a text and an image that name different "
-                f"emotions; the {len(items)} most divergent first."
-                if items
-                else "No result has a text and an image that name different emotions.",
-            )
-        for item in items[start : start + ITEMS_PER_PAGE]:
-            y = _mixed_item(page, item, thumbs.get(item.key), y - 0.01)
-        pages.append(page)
+    page = _page()
+    y = _text(page, 0.95, "Mixed signals worth reading", 14, weight="bold")
+    y = _text(
+        page,
+        y,
+        f"{data.mixed_total:,} results have a text and an image that name different "
+        f"emotions; the {len(items)} most divergent first."
+        if items
+        else "No result has a text and an image that name different emotions.",
+    )
+    pages = [page]
+    for item in items:
+        if y - 0.01 - _item_height(item) < BOTTOM:
+            page = _page()
+            pages.append(page)
+            y = _text(page, 0.95, "Mixed signals worth reading (continued)", 14, weight="bold")
+        y = _mixed_item(page, item, thumbs.get(item.key), y - 0.01)
     return pages
+
+
+def _text_lines(item: MixedItem) -> list[str]:
+    words = batch_report_charts.plain(item.text, 600).replace(r"\$", "$")
+    return (textwrap.wrap(words, 88) or [""])[:5]
+
+
+def _item_height(item: MixedItem) -> float:
+    """What ``_mixed_item`` takes of the page's height (figure fraction)."""
+    return max(LINE * (2 + 0.95 * len(_text_lines(item))), 0.1)
 
 
 def _mixed_item(page: Figure, item: MixedItem, thumb: bytes | None, y: float) -> float:
@@ -128,8 +140,7 @@ def _mixed_item(page: Figure, item: MixedItem, thumb: bytes | None, y: float) ->
     )
     page.text(left, y, head, fontsize=9, weight="bold", va="top", parse_math=False)
     y -= LINE
-    words = batch_report_charts.plain(item.text, 600).replace(r"\$", "$")
-    for line in (textwrap.wrap(words, 88) or [""])[:5]:
+    for line in _text_lines(item):
         page.text(left, y, line, fontsize=8.5, va="top", parse_math=False)
         y -= LINE * 0.95
     page.text(left, y, f"{item.image_name} · row {item.key}", fontsize=7.5, color="#666",
@@ -150,7 +161,7 @@ def _breakdown_page(data: ReportData) -> Figure | None:
         y -= 0.44
     if "trend" in charts:
         period, points = data.trend()
-        y = _text(page, y, f"Over {data.time_column}: {len(points)} {period}s (UTC).")
+        y = _text(page, y, f"Over time ({data.time_column}): {len(points)} {period}s (UTC).")
         _chart(page, batch_report_charts.trend_figure(data), y, 0.36)
     return page
 
