@@ -90,6 +90,8 @@ class ReportData:
         by_group: fused labels per value of ``group_column``.
         times: fused labels per hour (UTC) of ``time_column``.
         bad_times: rows whose ``time_column`` value is not a date.
+        columns: the input columns kept with the results (for ``--by``/``--time``), and
+            how many results have each.
     """
 
     source: str = ""
@@ -119,6 +121,7 @@ class ReportData:
     models: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     first_created: str = ""
     last_created: str = ""
+    columns: Counter[str] = field(default_factory=Counter)
 
     def channel_means(self, channel: str) -> dict[str, float]:
         """The mean shown probability of each emotion over the results with ``channel``."""
@@ -278,6 +281,10 @@ def _add_result(data: ReportData, doc: dict[str, Any], batch: dict[str, Any]) ->
         data.first_created = min(data.first_created or created, created)
         data.last_created = max(data.last_created, created)
     extra = batch.get("extra") or {}
+    if isinstance(extra, dict):
+        data.columns.update(extra.keys())
+    else:
+        extra = {}
     if data.group_column:
         _add_group(data, _column(doc, extra, data.group_column), label)
     if data.time_column:

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QTextDocument
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -31,11 +30,10 @@ from PySide6.QtWidgets import (
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.gui.dialogs import dialogs_enabled
+from vsa_desktop.gui.report_parts import ChartImage, mixed_browser, rasterise
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from vsa_desktop.core.batch_report import ReportData
 
 log = logging.getLogger(__name__)
@@ -48,7 +46,7 @@ TITLES = {
     "trend": "Over time",
 }
 UNEXPECTED = "The results could not be read; the details are in the log."
-THUMB_PX = 64
+NO_COLUMN = "(none)"
 
 
 @dataclass(frozen=True)
@@ -60,24 +58,6 @@ class Loaded:
     thumbs: dict[str, bytes]
     charts: list[tuple[str, QImage]]
     thumb_images: dict[str, QImage]
-
-
-def rasterise(figure: Figure, ratio: float) -> QImage:
-    """``figure`` drawn by Agg at ``ratio`` device pixels per pixel (worker threads only)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from vsa_desktop.core.batch_report_charts import quiet_glyphs
-    from vsa_desktop.core.charts import RENDER_LOCK
-
-    with RENDER_LOCK:  # Matplotlib's font cache and text layout are shared between threads
-        figure.set_dpi(figure.get_dpi() * ratio)
-        canvas = FigureCanvasAgg(figure)
-        quiet_glyphs(canvas.draw)
-        width, height = canvas.get_width_height(physical=True)
-        data = bytes(canvas.buffer_rgba())
-    image = QImage(data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
-    image.setDevicePixelRatio(ratio)
-    return image
 
 
 def load_call(
@@ -126,34 +106,11 @@ def export_call(data: ReportData, thumbs: dict[str, bytes], target: Path) -> Any
     return call
 
 
-class ChartImage(QWidget):
-    """Paints one rendered chart, scaled to fit and centred (no Matplotlib on this thread)."""
-
-    def __init__(self, image: QImage, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.image = image
-        self.setAccessibleName(name)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 120)
-
-    def sizeHint(self) -> QSize:
-        ratio = self.image.devicePixelRatio() or 1.0
-        return QSize(round(self.image.width() / ratio), round(self.image.height() / ratio))
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.white)  # the charts are drawn on white
-        size = self.sizeHint().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        if size.width() > self.sizeHint().width():  # never blow a chart up past its size
-            size = self.sizeHint()
-        x, y = (self.width() - size.width()) / 2, (self.height() - size.height()) / 2
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(x, y, size.width(), size.height()), self.image)
-        painter.end()
-
-
 class ReportView(QDialog):
     """Reads a results JSONL on a worker thread, then shows its report.
+
+    "By" and "Over time" offer the input columns kept with the results; choosing one reads
+    the file again (on the worker) with that breakdown.
 
     Signals:
         loaded(object): the ``ReportData`` is in and shown.
@@ -175,66 +132,107 @@ class ReportView(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Batch results: {path.name}")
-        self.path = path
+        self.path, self.history_path = path, history_path
+        self.group_column, self.time_column = group_column, time_column
         self.data: ReportData | None = None
         self.thumbs: dict[str, bytes] = {}
         self.runner = TaskRunner(self, max_threads=1)
-        self.summary = QLabel(f"Reading {path.name}…")
+        self._latest = 0
+        self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.tabs = QTabWidget()
+        self.group_box, self.time_box = QComboBox(), QComboBox()
+        self.group_box.setAccessibleName("Break the labels down by")
+        self.time_box.setAccessibleName("Show the labels over time by")
         self.html_button = QPushButton("Export HTML…")
         self.pdf_button = QPushButton("Export PDF…")
         self.html_button.clicked.connect(lambda: self._on_export_clicked(".html"))
         self.pdf_button.clicked.connect(lambda: self._on_export_clicked(".pdf"))
-        self._set_exportable(False)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.html_button)
-        buttons.addWidget(self.pdf_button)
+        self.group_box.currentTextChanged.connect(self._on_column_chosen)
+        self.time_box.currentTextChanged.connect(self._on_column_chosen)
+        self._layout()
+        self.resize(900, 640)
+        self._load()
+
+    def _layout(self) -> None:
+        bottom = QHBoxLayout()
+        for text, box in (("By", self.group_box), ("Over time", self.time_box)):
+            label = QLabel(text)
+            label.setBuddy(box)
+            bottom.addWidget(label)
+            bottom.addWidget(box)
+        bottom.addStretch(1)
+        bottom.addWidget(self.html_button)
+        bottom.addWidget(self.pdf_button)
         box = QVBoxLayout(self)
         box.addWidget(self.summary)
         box.addWidget(self.tabs, 1)
-        box.addLayout(buttons)
-        self.resize(900, 640)
-        call = load_call(
-            path, group_column, time_column, history_path, self.devicePixelRatioF() or 1.0
-        )
-        self.runner.run(call, self._connect_load)
+        box.addLayout(bottom)
+
+    def _load(self) -> None:
+        """Read the file (again) on the worker with the chosen breakdowns."""
+        self._set_idle(False)
+        self.summary.setText(f"Reading {self.path.name}…")
+        ratio = self.devicePixelRatioF() or 1.0
+        call = load_call(self.path, self.group_column, self.time_column, self.history_path, ratio)
+        self._latest, _token = self.runner.run(call, self._connect_load)
 
     def _connect_load(self, signals: TaskSignals) -> None:
         signals.returned.connect(self._on_load_returned)
         signals.failed.connect(self._on_task_failed)
 
-    def _on_load_returned(self, _task: int, loaded: Loaded) -> None:
+    def _on_load_returned(self, task: int, loaded: Loaded) -> None:
+        if task != self._latest:
+            return  # another breakdown was chosen meanwhile
         self.data, self.thumbs = loaded.data, loaded.thumbs
         data = loaded.data
         self.summary.setText(_summary_of(data))
+        self.tabs.clear()
         for key, image in loaded.charts:
             title = TITLES.get(key, key)
+            if key == "groups":
+                title = f"By {data.group_column}"
+            elif key == "trend":
+                title = f"Over time ({data.time_column})"
             self.tabs.addTab(ChartImage(image, f"{title} chart"), title)
-        browser = QTextBrowser()
-        browser.setOpenLinks(False)
-        browser.setAccessibleName("Mixed signals")
-        for key, image in loaded.thumb_images.items():
-            browser.document().addResource(
-                QTextDocument.ResourceType.ImageResource, QUrl(_thumb_url(key)), image
-            )
-        browser.setHtml(_mixed_html(data, set(loaded.thumb_images)))
-        self.tabs.addTab(browser, "Mixed signals")
-        self._set_exportable(True)
+        self.tabs.addTab(mixed_browser(data, loaded.thumb_images), "Mixed signals")
+        self._fill_columns(data)
+        self._set_idle(True)
         self.loaded.emit(data)
 
-    def _on_task_failed(self, _task: int, exc: BaseException) -> None:
+    def _fill_columns(self, data: ReportData) -> None:
+        choices = [NO_COLUMN, *sorted(data.columns)]
+        for box, current in (
+            (self.group_box, self.group_column),
+            (self.time_box, self.time_column),
+        ):
+            box.blockSignals(True)  # filling the list is not a choice
+            box.clear()
+            box.addItems(choices)
+            box.setCurrentText(current if current in data.columns else NO_COLUMN)
+            box.blockSignals(False)
+
+    def _on_column_chosen(self, _text: str) -> None:
+        group, when = self.group_box.currentText(), self.time_box.currentText()
+        self.group_column = None if group in ("", NO_COLUMN) else group
+        self.time_column = None if when in ("", NO_COLUMN) else when
+        self._load()
+
+    def _on_task_failed(self, task: int, exc: BaseException) -> None:
+        if task != self._latest:
+            return  # a load superseded by another choice
         if not isinstance(exc, VsaError):
             log.error("batch report failed", exc_info=exc)
         message = exc.message if isinstance(exc, VsaError) else UNEXPECTED
         self.summary.setText(message)
-        self._set_exportable(self.data is not None)
+        self._set_idle(self.data is not None)
         self.failed.emit(message)
 
-    def _set_exportable(self, on: bool) -> None:
-        for button in (self.html_button, self.pdf_button):
-            button.setEnabled(on)
+    def _set_idle(self, idle: bool) -> None:
+        """Export and breakdown choices only while nothing runs and there is a report."""
+        on = idle and self.data is not None
+        for widget in (self.html_button, self.pdf_button, self.group_box, self.time_box):
+            widget.setEnabled(on)
 
     def _on_export_clicked(self, suffix: str) -> None:
         if not dialogs_enabled():
@@ -250,16 +248,18 @@ class ReportView(QDialog):
         follows (or ``failed`` with the reason)."""
         if self.data is None:
             return
-        self._set_exportable(False)
+        self._set_idle(False)
         self.summary.setText(f"Writing {target.name}…")
-        self.runner.run(export_call(self.data, self.thumbs, target), self._connect_export)
+        self._latest, _token = self.runner.run(
+            export_call(self.data, self.thumbs, target), self._connect_export
+        )
 
     def _connect_export(self, signals: TaskSignals) -> None:
         signals.returned.connect(self._on_export_returned)
         signals.failed.connect(self._on_task_failed)
 
     def _on_export_returned(self, _task: int, target: Path) -> None:
-        self._set_exportable(True)
+        self._set_idle(True)
         if self.data is not None:
             self.summary.setText(f"{_summary_of(self.data)} Saved {target.name}.")
         self.exported.emit(target)
@@ -275,41 +275,3 @@ def _summary_of(data: ReportData) -> str:
         f"{data.rows:,} rows: {data.results:,} readings, {data.failed:,} failed, "
         f"{mixed:,} mixed signals."
     )
-
-
-def _thumb_url(key: str) -> str:
-    return "thumb:" + QUrl.toPercentEncoding(key).data().decode("ascii")
-
-
-def _mixed_html(data: ReportData, with_thumb: set[str]) -> str:
-    """The mixed-signal items as rows: thumbnail, verdict and labels, the text, where from."""
-    from vsa_desktop.core.batch_report_html import e
-    from vsa_desktop.core.verdict import VERDICT_TITLES, percent
-
-    if not data.mixed:
-        return "<p>No result has a text and an image that name different emotions.</p>"
-    rows = []
-    for item in data.mixed:
-        thumb = (
-            f'<img src="{_thumb_url(item.key)}" width="{THUMB_PX}">'
-            if item.key in with_thumb
-            else ""
-        )
-        tags = " · ".join(
-            (
-                f"<b>{e(VERDICT_TITLES.get(item.verdict, item.verdict))}</b>",
-                f"text {e(item.text_label)}",
-                f"image {e(item.vision_label)}",
-                f"fused {e(item.fused_label)} {percent(item.confidence)}",
-                f"agreement {item.agreement:.2f}",
-            )
-        )
-        rows.append(
-            f'<tr><td width="{THUMB_PX + 8}">{thumb}</td><td>{tags}<br>{e(item.text)}<br>'
-            f'<span style="color:gray">{e(item.image_name)} · row {e(item.key)}</span></td></tr>'
-        )
-    intro = (
-        f"<p>{data.mixed_total:,} results have a text and an image that name different "
-        f"emotions; the {len(data.mixed)} most divergent (lowest agreement) first.</p>"
-    )
-    return f'{intro}<table cellspacing="6">{"".join(rows)}</table>'
