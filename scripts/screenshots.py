@@ -239,19 +239,19 @@ def _batch_scenes(out: Path) -> None:
     dialog.cancel()
     while not finished:
         QApplication.processEvents()
-    _save_widget(dialog, out, "12-batch-cancelled")
+    _save_widget(dialog, out, "13-batch-cancelled")
     dialog.start()
     while len(finished) < 2:
         QApplication.processEvents()
-    _save_widget(dialog, out, "13-batch-resumed")
+    _save_widget(dialog, out, "14-batch-resumed")
     from vsa_desktop.gui.report_view import ReportView
 
     report = ReportView(Path(dialog.output_edit.text()), "account", "posted", parent=window)
     report.show()
     while report.data is None:
         QApplication.processEvents()
-    _save_widget(report, out, "14-batch-report")
-    for i, name in ((3, "15-batch-report-groups"), (report.tabs.count() - 1, "16-batch-mixed")):
+    _save_widget(report, out, "15-batch-report")
+    for i, name in ((3, "16-batch-report-groups"), (report.tabs.count() - 1, "17-batch-mixed")):
         report.tabs.setCurrentIndex(i)
         _save_widget(report, out, name)
     report.reject()
