@@ -308,3 +308,41 @@ def test_readings_below_one_percent_keep_the_rest_of_the_line(qtbot, gui_guard):
     assert "< 1 %" in shown
     fused_line = next(line for line in shown.splitlines() if line.startswith("Fused"))
     assert fused_line.count(" %") == 3  # all three top labels survive
+
+
+def test_latest_task_keeps_only_the_newest_answer(qtbot, gui_guard):
+    """A slow first job that ends after a second one started never reaches the screen; a
+    cancelled job's answer is dropped too."""
+    import threading
+
+    from PySide6.QtCore import QObject
+
+    from vsa_desktop.gui.workers import LatestTask
+
+    owner = QObject()
+    task = LatestTask(owner)
+    got: list[object] = []
+    task.returned.connect(got.append)
+    gate = threading.Event()
+
+    def slow(token, progress):
+        assert gate.wait(30)
+        return "old"
+
+    task.start(slow)
+    task.start(lambda token, progress: "new")
+    qtbot.waitUntil(lambda: got == ["new"], timeout=10_000)
+    gate.set()
+    qtbot.waitUntil(lambda: not task.runner.busy, timeout=10_000)
+    qtbot.wait(50)
+    assert got == ["new"] and not task.running
+
+    gate.clear()
+    task.start(slow)
+    assert task.running
+    task.cancel()
+    gate.set()
+    qtbot.waitUntil(lambda: not task.runner.busy, timeout=10_000)
+    qtbot.wait(50)
+    assert got == ["new"] and not task.running
+    task.shutdown()

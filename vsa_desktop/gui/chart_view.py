@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.result import AnalysisResult
-from vsa_desktop.gui.workers import TaskRunner, TaskSignals
+from vsa_desktop.gui.workers import LatestTask
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,9 +120,9 @@ class ChartView(QWidget):
         self.figure: Figure | None = None
         self.render_thread = 0
         self._image: QImage | None = None
-        self._runner = TaskRunner(self, max_threads=1)
-        self._token: CancelToken | None = None
-        self._latest = 0
+        self._task = LatestTask(self)
+        self._task.returned.connect(self._on_task_returned)
+        self._task.failed.connect(self._on_task_failed)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(RESIZE_SETTLE_MS)
@@ -136,7 +136,7 @@ class ChartView(QWidget):
         self.result = result
         self.setAccessibleDescription(_describe(result))
         if result is None:
-            self._cancel()
+            self._task.cancel()
             self._image, self.figure = None, None
             self.update()
             self.chart_drawn.emit(result)
@@ -154,12 +154,12 @@ class ChartView(QWidget):
     @property
     def rendering(self) -> bool:
         """True while a render is due (after a resize), queued or running."""
-        return self._token is not None or self._settle.isActive()
+        return self._task.running or self._settle.isActive()
 
     def shutdown(self) -> None:
         """Stop rendering and wait for the worker."""
         self._settle.stop()
-        self._runner.shutdown()
+        self._task.shutdown()
 
     # ------------------------------------------------------------------ rendering
 
@@ -177,27 +177,14 @@ class ChartView(QWidget):
         result = self.result
         if result is None:
             return
-        self._cancel()
         spec = self._spec()
 
         def call(token: CancelToken, progress: Callable[[str, float], None]) -> Any:
             return render_chart(result, spec, token)
 
-        self._latest, self._token = self._runner.run(call, self._connect)
+        self._task.start(call)
 
-    def _cancel(self) -> None:
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
-
-    def _connect(self, signals: TaskSignals) -> None:
-        signals.returned.connect(self._on_task_returned)
-        signals.failed.connect(self._on_task_failed)
-
-    def _on_task_returned(self, task_id: int, rendered: Rendered) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_returned(self, rendered: Rendered) -> None:
         self._image, self.figure = rendered.image, rendered.figure
         self.render_thread = rendered.thread
         self.update()
@@ -205,10 +192,7 @@ class ChartView(QWidget):
             self._settle.start()  # the view was resized while this was being drawn
         self.chart_drawn.emit(self.result)
 
-    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_failed(self, exc: BaseException) -> None:
         log.error("the chart could not be drawn: %r", exc)
         self._image, self.figure = None, None
         self.update()
@@ -224,7 +208,7 @@ class ChartView(QWidget):
         return abs(drawn[0] - spec.width) <= 1 and abs(drawn[1] - spec.height) <= 1
 
     def _on_settle_timeout(self) -> None:
-        if self.result is not None and self._token is None and not self._fits():
+        if self.result is not None and not self._task.running and not self._fits():
             self._render()
 
     # ------------------------------------------------------------------ events

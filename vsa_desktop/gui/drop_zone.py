@@ -31,7 +31,7 @@ from vsa_desktop.core.imaging import IMAGE_SUFFIXES, LoadedImage
 from vsa_desktop.core.result import Face
 from vsa_desktop.gui.image_intake import read_image
 from vsa_desktop.gui.reading_parts import face_at, face_rect, face_tooltip
-from vsa_desktop.gui.workers import TaskRunner, TaskSignals
+from vsa_desktop.gui.workers import LatestTask
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ class DropZone(QFrame):
         self._message = ""
         self._dragging = False
         self._scaled: QPixmap | None = None
-        self._runner = TaskRunner(self, max_threads=1)
-        self._token: CancelToken | None = None
-        self._latest = 0
+        self._task = LatestTask(self)
+        self._task.returned.connect(self._on_task_returned)
+        self._task.failed.connect(self._on_task_failed)
 
     # ------------------------------------------------------------------ state
 
@@ -96,7 +96,7 @@ class DropZone(QFrame):
     @property
     def loading(self) -> bool:
         """True while a dropped, pasted or chosen image is being read."""
-        return self._token is not None
+        return self._task.running
 
     @property
     def source(self) -> str | Path | bytes | None:
@@ -120,7 +120,7 @@ class DropZone(QFrame):
 
     def clear(self) -> None:
         """Forget the image (and stop reading one)."""
-        self._cancel()
+        self._task.cancel()
         self._loaded = self._source = self._pixmap = self._scaled = None
         self._faces = ()
         self._set_message("")
@@ -143,8 +143,7 @@ class DropZone(QFrame):
 
     def shutdown(self) -> None:
         """Stop reading and wait for the worker."""
-        self._cancel()
-        self._runner.shutdown()
+        self._task.shutdown()
 
     def load_mime(self, mime: QMimeData) -> bool:
         """Accept what a drop or a paste carries: a local file URL, else image data."""
@@ -158,29 +157,15 @@ class DropZone(QFrame):
         return self._reject(WEB_IMAGE if mime.hasUrls() else NOT_AN_IMAGE)
 
     def _accept(self, source: Path | bytes | QImage, name: str | None) -> bool:
-        self._cancel()
-
         def call(token: CancelToken, progress: Callable[[str, float], None]) -> Any:
             return read_image(source, name, token)
 
-        self._latest, self._token = self._runner.run(call, self._connect)
+        self._task.start(call)
         self._set_message(LOADING if self._pixmap is None else "")
         self.image_loading.emit()
         return True
 
-    def _cancel(self) -> None:
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
-
-    def _connect(self, signals: TaskSignals) -> None:
-        signals.returned.connect(self._on_task_returned)
-        signals.failed.connect(self._on_task_failed)
-
-    def _on_task_returned(self, task_id: int, value: tuple[LoadedImage, QImage, Any]) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_returned(self, value: tuple[LoadedImage, QImage, Any]) -> None:
         loaded, preview, source = value
         self._loaded, self._source, self._faces = loaded, source, ()
         self._pixmap = preview
@@ -189,10 +174,7 @@ class DropZone(QFrame):
         self.setAccessibleDescription(f"Image: {loaded.info.name}")
         self.image_changed.emit()
 
-    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_failed(self, exc: BaseException) -> None:
         if isinstance(exc, ImageError):
             log.info("image refused: %s %s", exc.message, exc.detail)
             self._reject(exc.message)

@@ -36,7 +36,7 @@ from vsa_desktop.gui.history_rows import (
     reading_text,
     when_text,
 )
-from vsa_desktop.gui.workers import TaskRunner, TaskSignals
+from vsa_desktop.gui.workers import LatestTask, TaskSignals
 
 __all__ = ["COLUMNS", "ID_ROLE", "PAGE", "HistoryModel"]
 
@@ -69,9 +69,9 @@ class HistoryModel(QAbstractTableModel):
         self._thumbs: dict[str, QImage] = {}
         self._pixmaps: dict[str, QPixmap] = {}
         self._texts: dict[str, str] = {}
-        self._runner = TaskRunner(self, max_threads=1)
-        self._token: CancelToken | None = None
-        self._latest = 0
+        self._task = LatestTask(self)
+        self._task.returned.connect(self._on_task_returned)
+        self._task.failed.connect(self._on_task_failed)
         self._appending = False
         self.error = ""
 
@@ -94,7 +94,7 @@ class HistoryModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Read the first page again (in the background); the rows change when it arrives."""
-        self._cancel()
+        self._task.cancel()
         if self._store is None:
             self._apply_reset(Page([], 0))
             self.loaded.emit()
@@ -104,12 +104,11 @@ class HistoryModel(QAbstractTableModel):
     @property
     def loading(self) -> bool:
         """True while a page is being read."""
-        return self._token is not None
+        return self._task.running
 
     def shutdown(self) -> None:
         """Stop reading and wait for the worker."""
-        self._cancel()
-        self._runner.shutdown()
+        self._task.shutdown()
 
     def _start(self, offset: int, with_total: bool) -> None:
         store, text, label = self._store, self._text, self._label
@@ -119,31 +118,16 @@ class HistoryModel(QAbstractTableModel):
             return read_page(store, text, label, offset, with_total, token)
 
         self._appending = not with_total
-        self._latest, self._token = self._runner.run(call, self._connect)
+        self._task.start(call)
 
-    def _cancel(self) -> None:
-        if self._token is not None:
-            self._token.cancel()
-        self._token = None
-
-    def _connect(self, signals: TaskSignals) -> None:
-        signals.returned.connect(self._on_task_returned)
-        signals.failed.connect(self._on_task_failed)
-
-    def _on_task_returned(self, task_id: int, page: Page) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_returned(self, page: Page) -> None:
         if self._appending:
             self._apply_more(page)
         else:
             self._apply_reset(page)
         self.loaded.emit()
 
-    def _on_task_failed(self, task_id: int, exc: BaseException) -> None:
-        if task_id != self._latest:
-            return
-        self._token = None
+    def _on_task_failed(self, exc: BaseException) -> None:
         self.error = exc.message if isinstance(exc, VsaError) else "The history could not be read."
         if not self._appending:
             self._apply_reset(Page([], 0))
@@ -204,7 +188,7 @@ class HistoryModel(QAbstractTableModel):
         def connect(signals: TaskSignals) -> None:
             signals.returned.connect(self._on_thumbnail_returned)
 
-        self._runner.run(call, connect)
+        self._task.runner.run(call, connect)
 
     def _on_thumbnail_returned(self, task_id: int, value: tuple[str, QImage | None]) -> None:
         result_id, image = value

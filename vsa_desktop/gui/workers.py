@@ -200,6 +200,64 @@ class TaskRunner(QObject):
         return done
 
 
+class LatestTask(QObject):
+    """One background job at a time on its own worker thread, where only the newest counts.
+
+    Starting a job cancels the one before it; the answer of a job that is no longer the
+    newest is dropped, so a slow old read never overwrites a newer one on screen.
+
+    Signals:
+        returned(object): the newest job's value, on the GUI thread.
+        failed(object): the exception that ended the newest job.
+    """
+
+    returned = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.runner = TaskRunner(self, max_threads=1)
+        self._token: CancelToken | None = None
+        self._latest = 0
+
+    @property
+    def running(self) -> bool:
+        """True from ``start`` until the newest job's answer arrives (or it is cancelled)."""
+        return self._token is not None
+
+    def start(self, call: Callable[[CancelToken, Callable[[str, float], None]], Any]) -> None:
+        """Cancel the job before (if any) and run ``call`` on the worker thread."""
+        self.cancel()
+        self._latest, self._token = self.runner.run(call, self._connect)
+
+    def cancel(self) -> None:
+        """Cancel the newest job; its answer, should it still come, is dropped."""
+        if self._token is not None:
+            self._token.cancel()
+        self._token = None
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the worker thread."""
+        self.cancel()
+        self.runner.shutdown()
+
+    def _connect(self, signals: TaskSignals) -> None:
+        signals.returned.connect(self._on_returned)
+        signals.failed.connect(self._on_failed)
+
+    @Slot(int, object)
+    def _on_returned(self, task_id: int, value: object) -> None:
+        if task_id == self._latest and self._token is not None:
+            self._token = None
+            self.returned.emit(value)
+
+    @Slot(int, object)
+    def _on_failed(self, task_id: int, exc: object) -> None:
+        if task_id == self._latest and self._token is not None:
+            self._token = None
+            self.failed.emit(exc)
+
+
 class HistoryBox:
     """A history store that is being opened on a worker thread.
 
