@@ -346,3 +346,29 @@ def test_latest_task_keeps_only_the_newest_answer(qtbot, gui_guard):
     qtbot.wait(50)
     assert got == ["new"] and not task.running
     task.shutdown()
+
+
+def test_task_signals_outlive_the_workers_last_emit(qtbot, gui_guard):
+    """A task's signals are deleted only after its worker has left ``ended.emit``: ``ended``
+    may reach the GUI thread first, and deleting them then crashed the worker thread."""
+    import threading
+
+    from shiboken6 import isValid
+
+    from vsa_desktop.gui.workers import TaskRunner
+
+    runner = TaskRunner()
+    gate = threading.Event()
+    signals_of: list[object] = []
+
+    def keep(signals):
+        signals_of.append(signals)
+
+    task_id, _ = runner.run(lambda token, progress: gate.wait(30), keep)
+    signals = signals_of[0]
+    runner._on_task_ended(task_id)  # as if ``ended`` arrived before the worker left emit
+    qtbot.wait(100)
+    assert isValid(signals), "deleted while its worker could still touch it"
+    gate.set()
+    qtbot.waitUntil(lambda: not isValid(signals), timeout=10_000)  # then it is deleted
+    assert runner.shutdown() and runner._ending == []

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import Cancelled, HistoryError, VsaError
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_MS = 15_000
+REAP_RETRY_MS = 20  # how soon to look again for a worker still inside its last emit
 # A worker running Python holds the GIL for up to the switch interval (5 ms by default) each
 # time the GUI thread needs it, and painting a list calls Python (``data()``) hundreds of
 # times: 1 ms keeps those hand-overs short while workers run.
@@ -86,12 +87,14 @@ class _Task(QRunnable):
         call: Callable[[CancelToken, Callable[[str, float], None]], Any],
         signals: TaskSignals,
         token: CancelToken,
+        emitted: threading.Event,
     ) -> None:
         super().__init__()
         self.task_id = task_id
         self.call = call
         self.signals = signals
         self.token = token
+        self.emitted = emitted
 
     def run(self) -> None:
         signals, task_id = self.signals, self.task_id
@@ -113,6 +116,7 @@ class _Task(QRunnable):
             signals.failed.emit(task_id, exc)
         finally:
             signals.ended.emit(task_id)
+            self.emitted.set()  # from here on this thread no longer touches ``signals``
 
     def _progress(self, stage: str, fraction: float) -> None:
         self.signals.progressed.emit(self.task_id, stage, float(fraction))
@@ -133,7 +137,8 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         _runners.add(self)
         self._next_id = 0
-        self._live: dict[int, tuple[TaskSignals, CancelToken]] = {}
+        self._live: dict[int, tuple[TaskSignals, CancelToken, threading.Event]] = {}
+        self._ending: list[tuple[TaskSignals, threading.Event]] = []
 
     def run(
         self,
@@ -156,18 +161,38 @@ class TaskRunner(QObject):
         # end never deletes the C++ object there; it is deleted on the GUI thread after ``ended``.
         signals = TaskSignals(self)
         token = CancelToken()
-        self._live[task_id] = (signals, token)
+        emitted = threading.Event()
+        self._live[task_id] = (signals, token, emitted)
         signals.ended.connect(self._on_task_ended)
         if connect is not None:
             connect(signals)
-        self._pool.start(_Task(task_id, call, signals, token))
+        self._pool.start(_Task(task_id, call, signals, token, emitted))
         return task_id, token
 
     @Slot(int)
     def _on_task_ended(self, task_id: int) -> None:
         entry = self._live.pop(task_id, None)
         if entry is not None:
-            entry[0].deleteLater()  # deleted on the GUI thread, never from a worker
+            self._ending.append((entry[0], entry[2]))
+        self._reap()
+
+    @Slot()
+    def _reap(self) -> None:
+        """Delete the signals of ended tasks once their worker has left ``emit``.
+
+        ``ended`` can arrive here while the worker is still inside ``ended.emit``; deleting
+        the signals object then is a use-after-free in that thread (a segfault seen once in
+        a few hundred GUI test runs under load). Deleted on the GUI thread, never a worker's.
+        """
+        waiting = []
+        for signals, emitted in self._ending:
+            if emitted.is_set():
+                signals.deleteLater()
+            else:
+                waiting.append((signals, emitted))
+        self._ending = waiting
+        if waiting:
+            QTimer.singleShot(REAP_RETRY_MS, self, self._reap)
 
     @property
     def busy(self) -> bool:
@@ -183,7 +208,7 @@ class TaskRunner(QObject):
 
     def cancel_all(self) -> None:
         """Set every live task's cancel token and drop queued tasks."""
-        for _, token in self._live.values():
+        for _, token, _ in self._live.values():
             token.cancel()
         with contextlib.suppress(RuntimeError):  # the pool may be gone with its parent
             self._pool.clear()
