@@ -64,6 +64,10 @@ def _is_mark(char: str) -> bool:
     )
 
 
+def _is_skin_tone(char: str) -> bool:
+    return 0x1F3FB <= ord(char) <= 0x1F3FF
+
+
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
@@ -146,16 +150,17 @@ def units(text: str) -> list[Unit]:
     i = 0
     while i < n:
         char = text[i]
-        if _is_space(char) or _is_mark(char):
+        if _is_space(char) or (_is_mark(char) and not _is_skin_tone(char)):
             # Marks with nothing to attach to (text start, after a space) are not units;
-            # format characters (joiners, bidi marks) are not either.
+            # format characters (joiners, bidi marks) are not either. A skin tone alone is
+            # drawn as a coloured square, so it is an emoji of its own.
             i += 1
             continue
         if _is_ideograph(char):
             end, kind = _skip_marks(text, i + 1), WORD
         elif _is_word_char(char):
             end, kind = _word_end(text, i), WORD
-        elif _is_pictograph(char) or _is_regional(char):
+        elif _is_pictograph(char) or _is_regional(char) or _is_skin_tone(char):
             end, kind = _emoji_end(text, i), EMOJI
         else:
             end = _skip_marks(text, i + 1)
