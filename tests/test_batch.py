@@ -273,3 +273,26 @@ def test_cancel_stops_a_batch_between_items(
     )
     assert summary.cancelled and summary.done == 3
     assert len(jsonl.read_text(encoding="utf-8").splitlines()) == 3
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(
+    tmp_path: Path, vsa_home: Path, kind: str
+) -> None:
+    """Writing results into the input appended them to it and read them back as rows."""
+    rows = [{"text": t} for t in dev_texts(3)]
+    if kind == "csv":
+        source = write_csv(tmp_path / "in.csv", rows)
+    else:
+        source = tmp_path / "in.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    before = source.read_bytes()
+    same = run_vsa(vsa_home, "batch", str(source), "--jsonl", str(source), "--no-history")
+    assert same.returncode == 2, same.stderr
+    assert "is the input itself" in same.stderr and "Traceback" not in same.stderr
+    assert source.read_bytes() == before
+    out = tmp_path / "out.x"
+    twice = run_vsa(
+        vsa_home, "batch", str(source), "--jsonl", str(out), "--csv", str(out), "--no-history"
+    )
+    assert twice.returncode == 2 and "two outputs" in twice.stderr

@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     settings = common.settings()
     template = RequestTemplate(request_from_args(args, settings))  # options checked first
     items, extra = read_items(args.input, allow_outside=args.allow_paths_outside)
-    outputs = BatchOutputs(args.jsonl, args.csv, extra, args.parquet)
+    outputs = BatchOutputs(args.jsonl, args.csv, extra, args.parquet, source=args.input)
     for sentence in encoding_notes(items, args.input):
         common.note(sentence)
     rpm = args.vision_rpm or settings.groq_requests_per_minute

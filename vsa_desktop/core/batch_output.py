@@ -143,6 +143,29 @@ def _image_name(item: BatchItem) -> str | None:
     return item.image.name if item.image is not None else None
 
 
+def check_outputs_apart(source: Path | None, outputs: list[Path]) -> None:
+    """Refuse an output that is the input (results would be appended to it and read back as
+    rows on the next run) or that is another output.
+
+    Raises:
+        InputError: two of the paths name the same file.
+    """
+
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+        except OSError:
+            return False
+
+    for i, out in enumerate(outputs):
+        if source is not None and same(out, source):
+            raise InputError(
+                f"The output {out.name} is the input itself; write the results to another file."
+            )
+        if any(same(out, other) for other in outputs[i + 1 :]):
+            raise InputError(f"{out.name} is named for two outputs; give each its own file.")
+
+
 class BatchOutputs:
     """The JSONL, CSV and/or Parquet outputs of a run.
 
@@ -156,9 +179,11 @@ class BatchOutputs:
         csv_path: Path | None,
         extra_columns: list[str],
         parquet: Path | None = None,
+        source: Path | None = None,
     ):
         if jsonl is None and csv_path is None and parquet is None:
             raise InputError("Give an output: --jsonl, --csv and/or --parquet.")
+        check_outputs_apart(source, [p for p in (jsonl, csv_path, parquet) if p is not None])
         self.jsonl, self.csv_path = jsonl, csv_path
         self.input_columns = list(extra_columns)
         self.header = csv_header([*BATCH_COLUMNS, *extra_columns])

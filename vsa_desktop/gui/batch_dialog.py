@@ -92,7 +92,7 @@ def batch_call(
 
         return run_batch(
             items,
-            BatchOutputs(output, None, extra),
+            BatchOutputs(output, None, extra, source=source),
             template,
             history=history,
             keep_thumbnail=settings.keep_thumbnails,
