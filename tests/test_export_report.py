@@ -175,3 +175,29 @@ def test_cli_charts_have_captions_unless_no_caption(vsa_home: Path, tiny_model_d
         "--no-caption",
     )
     assert again.returncode == 0 and text not in svg_text((tmp_path / "c.svg").read_bytes())
+
+
+def test_cli_chart_shows_the_photo_and_never_replaces_a_file_unasked(
+    vsa_home: Path, tiny_model_dir: Path, tmp_path: Path
+):
+    """`vsa analyze --chart` puts the photo's thumbnail in the caption (as `vsa export` does)
+    and, like every other writer, refuses an existing file without --overwrite (exit 2)."""
+    from tests.cli_runner import run_vsa
+
+    photo = tmp_path / "red.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(photo)
+    chart, bare = tmp_path / "c.png", tmp_path / "bare.png"
+    base = ("analyze", "--text", "A red day", "--text-model", str(tiny_model_dir), "--image")
+    args = (*base, str(photo), "--vision", "local", "--offline", "--no-history")
+    done = run_vsa(vsa_home, *args, "--chart", str(chart))
+    assert done.returncode == 0, done.stderr
+    done = run_vsa(vsa_home, *args, "--chart", str(bare), "--no-caption")
+    assert done.returncode == 0, done.stderr
+    with Image.open(chart) as a, Image.open(bare) as b:
+        assert _red_pixels(a) > 1_000 and _red_pixels(b) < 100
+    before = chart.read_bytes()
+    again = run_vsa(vsa_home, *args, "--chart", str(chart))
+    assert again.returncode == 2 and "--overwrite" in again.stderr and again.stdout == ""
+    assert chart.read_bytes() == before
+    replaced = run_vsa(vsa_home, *args, "--chart", str(chart), "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr

@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--chart", type=Path, metavar="OUT", help="also draw the chart to OUT (.png, .svg or .pdf)"
     )
     p.add_argument("--no-caption", action="store_true", help="chart without its caption")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --json/--chart file"
+    )
     add_explain_option(p)
     p.add_argument("--no-history", action="store_true", help="do not keep this result in history")
     p.set_defaults(func=run)
@@ -161,9 +164,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json or args.chart:
         from vsa_desktop.core.export import export_results
 
+        thumbnails = chart_thumbnail(result, args.image) if args.chart else None
         for out in (args.json, args.chart):
             if out:
-                export_results([result], out, overwrite=True, caption=not args.no_caption)
+                export_results(
+                    [result], out, overwrite=args.overwrite, caption=not args.no_caption,
+                    thumbnails=thumbnails,
+                )  # fmt: skip
     if args.no_history or kept(history, result):
         return exitcodes.OK
     return exitcodes.FAILED
@@ -206,3 +213,21 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise InputError(f"{option} needs a file name ending in {' or '.join(suffixes)}.")
         if not path.expanduser().resolve().parent.is_dir():
             raise InputError(f"{option}: the folder of {path} does not exist.")
+        if path.expanduser().exists() and not args.overwrite:
+            raise InputError(
+                f"{option}: {path.name} already exists; add --overwrite to replace it."
+            )
+
+
+def chart_thumbnail(result: AnalysisResult, image: Path | None) -> dict[str, bytes] | None:
+    """The photo's thumbnail for the chart's caption (as ``vsa export`` takes from history)."""
+    from vsa_desktop.core.errors import ImageError
+    from vsa_desktop.core.history import make_thumbnail
+    from vsa_desktop.core.imaging import load_image
+
+    if image is None or result.image is None:
+        return None
+    try:
+        return {result.id: make_thumbnail(load_image(image).pixels)}
+    except ImageError:  # it was read a moment ago; if it is gone now, the caption goes without
+        return None
