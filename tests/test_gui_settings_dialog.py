@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -140,3 +141,21 @@ def test_fusion_rule_is_a_setting_and_auto_names_the_chosen_rule(qtbot, dialog, 
     qtbot.addWidget(again)
     assert again.fusion_rule.currentData() == "weighted"
     again.reject()
+
+
+def test_no_row_is_drawn_over_another(qtbot, dialog):
+    """The wrapped notes need more height than the dialog's first size; they were painted
+    over the Groq models box (a top-level window ignores height-for-width)."""
+    dialog.vision_models.setPlainText("a/one\nb/two\nc/three\nd/four")
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    rows = [
+        dialog.vision_models, dialog.vision_models_note, dialog.base_url, dialog.api_key,
+        dialog.key_note, dialog.fusion_rule, dialog.history_path,
+    ]  # fmt: skip
+    from PySide6.QtCore import QPoint, QRect
+
+    boxes = [QRect(w.mapTo(dialog, QPoint(0, 0)), w.size()) for w in rows if w.isVisible()]
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper.bottom() < lower.top(), (upper, lower)
+    assert dialog.buttons.geometry().bottom() <= dialog.height()

@@ -7,6 +7,7 @@ import logging
 import os
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -130,7 +131,7 @@ class SettingsDialog(QDialog):
         lines = self.vision_models.fontMetrics().lineSpacing() * GROQ_MODEL_ROWS
         margins = self.vision_models.contentsMargins()
         frame = 2 * self.vision_models.frameWidth() + margins.top() + margins.bottom()
-        self.vision_models.setMinimumHeight(lines + frame + 8)
+        self.vision_models.setFixedHeight(lines + frame + 8)  # five rows; it scrolls past them
         self.vision_models.setAccessibleName("Groq vision models, one per line, preferred first")
         self.vision_models_note = QLabel(GROQ_MODELS_NOTE, self)
         self.vision_models_note.setWordWrap(True)
@@ -185,9 +186,20 @@ class SettingsDialog(QDialog):
         form.addRow("History file", _row(self.history_path, self.browse_history))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addStretch(1)  # spare height below the form, not between its rows
         layout.addWidget(self.problems)
         layout.addWidget(self.buttons)
         self.resize(560, 0)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Tall enough for its wrapped notes at its width: a top-level window does not follow
+        its layout's height-for-width, and the notes were drawn over the Groq models box."""
+        needed = self.layout().heightForWidth(self.width())
+        if needed > 0:
+            self.setMinimumHeight(needed)
+            if self.height() < needed:
+                self.resize(self.width(), needed)
+        super().showEvent(event)
 
     def _wire(self) -> None:
         self.buttons.accepted.connect(self.accept)
