@@ -201,3 +201,17 @@ def test_cli_chart_shows_the_photo_and_never_replaces_a_file_unasked(
     assert chart.read_bytes() == before
     replaced = run_vsa(vsa_home, *args, "--chart", str(chart), "--overwrite")
     assert replaced.returncode == 0, replaced.stderr
+
+
+def test_only_the_pdf_summary_promises_pages_that_follow(tmp_path: Path):
+    from matplotlib.text import Text
+
+    from vsa_desktop.core.report import report_pages
+
+    results = [sample(), with_image(sample())]
+    svg = export_results(results, tmp_path / "two.svg")
+    assert "analyses from" in svg_text(svg.read_bytes())
+    assert "follows" not in svg_text(svg.read_bytes())  # one image: nothing follows it
+    first = report_pages(results)[0]
+    words = " ".join(t.get_text() for t in first.findobj(Text))
+    assert "one page per result follows" in words

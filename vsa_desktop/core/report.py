@@ -239,14 +239,18 @@ def report_page(result: AnalysisResult, thumbnail: bytes | None = None) -> Figur
     return figure
 
 
-def summary_page(results: Sequence[AnalysisResult]) -> Figure:
-    """The history summary of several results, with what it covers (A4 landscape)."""
+def summary_page(results: Sequence[AnalysisResult], pages_follow: bool = False) -> Figure:
+    """The history summary of several results, with what it covers (A4 landscape).
+
+    ``pages_follow``: the PDF report, where one page per result comes after this one.
+    """
     figure = Figure(figsize=(A4_PORTRAIT[1], A4_PORTRAIT[0]), dpi=100, layout="constrained")
     chart, caption = _subfigures(figure, 2, height_ratios=[6.6, 1.0])
     draw_history(chart, results)
     times = sorted(when(r) for r in results)
     lines = [
-        f"{len(results)} analyses from {times[0]} to {times[-1]}; one page per result follows.",
+        f"{len(results)} analyses from {times[0]} to {times[-1]}"
+        + ("; one page per result follows." if pages_follow else "."),
         f"Exported {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by VSA Desktop "
         f"{__version__}. {NOTICE}",
     ]
@@ -259,5 +263,5 @@ def report_pages(
 ) -> list[Figure]:
     """The PDF's pages: the summary first when there are several, then one page per result."""
     thumbs = thumbnails or {}
-    pages = [summary_page(results)] if len(results) > 1 else []
+    pages = [summary_page(results, pages_follow=True)] if len(results) > 1 else []
     return pages + [report_page(r, thumbs.get(r.id)) for r in results]

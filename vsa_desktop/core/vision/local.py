@@ -434,7 +434,9 @@ def _combine(faces: list[Face], whole_image: bool, model_name: str = MODEL_NAME)
 
 
 def _describe(faces: list[Face], whole_image: bool) -> str:
-    readings = [f"{f.label} ({f.scores[f.label]:.2f})" for f in faces[:5]]
+    # the label only: the face model's own score beside the image's calibrated percentage
+    # would be two numbers for one face (each face's seven scores are in ``faces``)
+    readings = [f.label for f in faces[:5]]
     more = f", and {len(faces) - 5} more" if len(faces) > 5 else ""
     if whole_image:
         return f"1 face (the whole image): {readings[0]}"
