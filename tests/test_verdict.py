@@ -70,7 +70,21 @@ def test_the_words_always_match_the_labels(text: dict, image: dict, mixed: float
         assert "Consistent" not in words and "Same emotion" not in words
         assert f"text reads {result.text.label}" in words
         assert f"image reads {result.vision.label}" in words
+        third = result.fusion.label not in (result.text.label, result.vision.label)
+        # a fused label neither channel chose is always explained, and only then
+        assert ("neither channel's first choice" in words) == third
     assert verdict.percent(result.fusion.confidence) in verdict.headline(result)
+
+
+def test_a_third_label_is_explained_with_both_channels_weights() -> None:
+    zero = dict.fromkeys(EMOTIONS, 1e-4)
+    text = {**zero, "fear": 0.52, "disgust": 0.476}
+    image = {**zero, "happy": 0.969, "disgust": 0.015, "fear": 0.002, "neutral": 0.013}
+    result = result_for(text, image, LEVELS)
+    assert result.fusion is not None and result.fusion.label == "disgust"
+    sentence = verdict.agreement_sentence(result)
+    assert "The fused reading, disgust, is neither channel's first choice" in sentence
+    assert "(text 48 %, image 2 %)" in sentence
 
 
 def test_old_results_that_said_divergent_with_the_same_label_read_consistent() -> None:

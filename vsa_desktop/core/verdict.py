@@ -86,12 +86,30 @@ def agreement_sentence(result: AnalysisResult) -> str:
             f"{percent(text.confidence)}, the image at {percent(vision.confidence)} ({score})."
         )
     if key == "mixed":
-        return (
+        sentence = (
             f"Mixed signals: the text reads {text.label}, the image reads {vision.label} ({score})."
         )
+    else:
+        sentence = (
+            f"Divergent: the text reads {text.label}, the image reads {vision.label}; they "
+            f"probably express different emotions ({score})."
+        )
+    return sentence + third_label_note(result)
+
+
+def third_label_note(result: AnalysisResult) -> str:
+    """Why the fused label can be neither channel's: each channel gives the other's first
+    choice almost nothing, so a third emotion both give something to wins the product."""
+    fusion, text, vision = result.fusion, result.text, result.vision
+    if fusion is None or text is None or vision is None:
+        return ""
+    if fusion.label in (text.label, vision.label):
+        return ""
+    t = percent(text.shown_scores.get(fusion.label, 0.0))
+    v = percent(vision.shown_scores.get(fusion.label, 0.0))
     return (
-        f"Divergent: the text reads {text.label}, the image reads {vision.label}; they "
-        f"probably express different emotions ({score})."
+        f" The fused reading, {fusion.label}, is neither channel's first choice: it scores "
+        f"best when both are taken together (text {t}, image {v})."
     )
 
 
