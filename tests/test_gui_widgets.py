@@ -372,3 +372,31 @@ def test_task_signals_outlive_the_workers_last_emit(qtbot, gui_guard):
     gate.set()
     qtbot.waitUntil(lambda: not isValid(signals), timeout=10_000)  # then it is deleted
     assert runner.shutdown() and runner._ending == []
+
+
+def test_bidi_overrides_from_untrusted_text_cannot_reorder_what_is_shown(qtbot, gui_guard):
+    """A caption with U+202E made the window show 'evil' as 'live'; shown text keeps its
+    length (explanation offsets hold) but the override is drawn as U+FFFD."""
+    from PySide6.QtGui import QTextDocument
+
+    from vsa_desktop.core.history import HistoryEntry
+    from vsa_desktop.gui.explanation_view import displayed
+    from vsa_desktop.gui.history_rows import input_text
+    from vsa_desktop.gui.result_view import ResultView
+
+    text = "pay \u202eevil\u202c now \u2067x\u2069"
+    shown = displayed(text)
+    assert len(shown) == len(text) and not any(c in shown for c in "\u202e\u202c\u2067\u2069")
+    result = analyze(AnalysisRequest(text=text, text_model="builtin:lite"))
+    view = ResultView()
+    qtbot.addWidget(view)
+    view.show_result(result, origin="From history")  # history results show their input
+    doc = QTextDocument()
+    doc.setHtml(view.details.text())
+    assert "\u202e" not in doc.toPlainText() and "\ufffdevil\ufffd" in doc.toPlainText()
+    fields = {f.name for f in dataclasses.fields(HistoryEntry)}
+    entry = HistoryEntry(**{
+        **dict.fromkeys(fields), "id": "x", "created_at": "2026-01-01T00:00:00Z",
+        "mode": "multimodal", "excerpt": text, "image_name": "photo\u202egpj.exe",
+    })  # fmt: skip
+    assert "\u202e" not in input_text(entry)

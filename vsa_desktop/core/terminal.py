@@ -30,3 +30,16 @@ def safe(text: object, one_line: bool = False) -> str:
     """
     pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
     return pattern.sub(_escape, str(text))
+
+
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def inert_bidi(text: str) -> str:
+    """``text`` with each bidi embedding, override or isolate replaced by U+FFFD.
+
+    For a window showing text it did not write (a caption, a file name from a batch): an
+    override (U+202E) makes ``evil`` read ``live``. One character for one, so offsets into
+    the text (explanations) still hold.
+    """
+    return _BIDI_CONTROLS.sub("\ufffd", text)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from vsa_desktop.core.explain.highlight import EMOTION_STYLE, LOWERED_COLOR, Mark, marks
 from vsa_desktop.core.explanation import LOGIT_UNIT, TextExplanation
 from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.core.terminal import inert_bidi
 
 MAX_SHOWN_CHARS = 20_000  # a longer text shows its beginning (the whole stays in exports)
 STRONGEST = "strongest"
@@ -54,7 +55,7 @@ def displayed(text: str) -> str:
 
     ``setPlainText`` turns CR LF into one break; a space before the LF keeps the count.
     """
-    return text.replace("\r\n", " \n").replace("\r", "\n")
+    return inert_bidi(text.replace("\r\n", " \n").replace("\r", "\n"))
 
 
 def _qt_brush_style(name: str) -> Qt.BrushStyle:

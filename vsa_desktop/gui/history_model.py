@@ -26,6 +26,7 @@ from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.history import EXCERPT_CHARS, HistoryEntry, HistoryStore
 from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.core.terminal import inert_bidi
 from vsa_desktop.gui.history_rows import (
     PAGE,
     Page,
@@ -261,7 +262,7 @@ class HistoryModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, entry: HistoryEntry) -> str:
-        text = self._texts.get(entry.id) or entry.excerpt
+        text = inert_bidi(self._texts.get(entry.id) or entry.excerpt)
         if len(text) > TOOLTIP_CHARS:
             text = text[: TOOLTIP_CHARS - 1] + "…"
         head = entry.mode + (f": image {entry.image_name}" if entry.image_name else "")

@@ -13,6 +13,7 @@ from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.core.history import EXCERPT_CHARS, HistoryEntry, HistoryStore, normalize_time
 from vsa_desktop.core.result import AnalysisResult
+from vsa_desktop.core.terminal import inert_bidi
 from vsa_desktop.core.verdict import percent
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,9 @@ def agreement_text(entry: HistoryEntry) -> str:
 
 def input_text(entry: HistoryEntry) -> str:
     """The image name on the first line, the text (one line, elided by the view) below it."""
-    text = " ".join(entry.excerpt.split())
+    text = inert_bidi(" ".join(entry.excerpt.split()))
     quoted = f"“{text}”" if text else ""
     if entry.image_name:
-        return f"{entry.image_name}\n{quoted}" if quoted else entry.image_name
+        name = inert_bidi(entry.image_name)
+        return f"{name}\n{quoted}" if quoted else name
     return quoted or "—"

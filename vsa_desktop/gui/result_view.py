@@ -11,6 +11,7 @@ from vsa_desktop.core import verdict
 from vsa_desktop.core.pipeline import LITE_NOTE
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.taxonomy import EMOTIONS
+from vsa_desktop.core.terminal import inert_bidi
 from vsa_desktop.gui.chart_view import ChartView
 from vsa_desktop.gui.message_bar import MessageBar
 from vsa_desktop.gui.reading_parts import cues_html, parts_tooltip
@@ -191,11 +192,11 @@ def _agreement_html(result: AnalysisResult) -> str:
 def _input_html(result: AnalysisResult) -> str:
     parts = []
     if result.text_input:
-        text = " ".join(result.text_input.split())
+        text = inert_bidi(" ".join(result.text_input.split()))
         text = text if len(text) <= 120 else text[:119] + "…"
         parts.append(f"“{html.escape(text)}”")
     if result.image:
-        parts.append(f"image {html.escape(result.image.name)}")
+        parts.append(f"image {html.escape(inert_bidi(result.image.name))}")
     return "<b>Input</b>: " + (", ".join(parts) or "—")
 
 
