@@ -27,7 +27,9 @@ def test_analyze_explain_names_the_words_of_its_label(vsa_home: Path) -> None:
     top = sorted(explanation["spans"], key=lambda s: s["weight"], reverse=True)[:3]
     assert {"hate", "disgusting"} & {s["text"] for s in top}
     why = _why(p.stderr)
-    assert why.startswith(f"why: {doc['text']['label']} (logit): ")
+    assert why.startswith(f"why: {doc['text']['label']}: ") and why.endswith(
+        "(weights in log-odds)"
+    )
     assert '"disgusting"' in why or '"hate"' in why
 
 

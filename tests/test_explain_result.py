@@ -251,3 +251,15 @@ def test_fusion_parts_of_json_are_read_back() -> None:
     parts = FusionParts("log-evidence", {k: 0.0 for k in EMOTIONS}, {"happy": 1.0})
     again = FusionParts.from_dict(json.loads(json.dumps(parts.to_dict())))
     assert again.vision == {k: (1.0 if k == "happy" else 0.0) for k in EMOTIONS}
+
+
+def test_top_words_name_each_word_once_with_its_weights_added() -> None:
+    """A long text repeating a word printed '"sad" +0.00, "sad" +0.00, "sad" +0.00'."""
+    from vsa_desktop.core.explanation import Span, TextExplanation
+
+    spans = (
+        Span(0, 3, "Sad", 0.5), Span(4, 7, "sad", 0.25), Span(8, 11, "bad", 0.6),
+        Span(12, 15, "sad", 0.5), Span(16, 19, "meh", -0.2),
+    )  # fmt: skip
+    explanation = TextExplanation("lite-exact", "sad", "logit", spans)
+    assert explanation.top_words(3) == [("Sad", 1.25), ("bad", 0.6)]

@@ -106,6 +106,18 @@ class TextExplanation:
         raised = [s for s in self.spans if weight(s) > 0]
         return sorted(raised, key=weight, reverse=True)[:n]
 
+    def top_words(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` words that raised the label most, each word once (its spans' weights
+        added up, compared case-folded; shown as first written), strongest first."""
+        totals: dict[str, float] = {}
+        shown: dict[str, str] = {}
+        for span in self.spans:
+            key = span.text.casefold()
+            totals[key] = totals.get(key, 0.0) + span.weight
+            shown.setdefault(key, span.text)
+        ranked = sorted((k for k in totals if totals[k] > 0), key=lambda k: -totals[k])
+        return [(shown[k], totals[k]) for k in ranked[:n]]
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "method": self.method,

@@ -243,7 +243,7 @@ def top_words(result: AnalysisResult, n: int = TOP_WORDS) -> str | None:
     explanation = result.text.explanation if result.text else None
     if explanation is None:
         return None
-    return "; ".join(f"{s.text} {s.weight:+.2f}" for s in explanation.top(n))
+    return "; ".join(f"{word} {weight:+.2f}" for word, weight in explanation.top_words(n))
 
 
 def _scores(scores: dict[str, float] | None) -> list[float | None]:

@@ -116,7 +116,14 @@ def _mark(span: Span, emotion: str, weight: float, unit: str) -> Mark:
 
 
 def describe(explanation: TextExplanation, n: int = 3) -> str:
-    """The top words in one line: ``disgust (logit): "disgusting" +11.07, "hate" +1.19``."""
-    top = explanation.top(n)
-    words = ", ".join(f'"{s.text}" {s.weight:+.2f}' for s in top) or "no word raised it"
-    return f"{explanation.label} ({explanation.unit}): {words}"
+    """The top words in one line: ``disgust: "disgusting" +11.07, "hate" +1.19 (log-odds)``."""
+    top = explanation.top_words(n)
+    words = ", ".join(f'"{w}" {weight:+.2f}' for w, weight in top) or "no word raised it"
+    unit = UNIT_WORDS.get(explanation.unit, explanation.unit)
+    return f"{explanation.label}: {words} ({unit})"
+
+
+UNIT_WORDS = {
+    "logit": "weights in log-odds",
+    "probability": "how much the probability falls without the word",
+}
