@@ -16,8 +16,9 @@ What is counted:
 * by a group column (an input column kept with each row, e.g. account or brand): fused
   labels per group, the ``MAX_GROUPS`` first distinct values exactly, later ones as
   "(other values)";
-* over a date/time column: fused labels per hour, resampled for the report to the hour,
-  day, week or month, whichever gives a readable number of points;
+* over a date/time column: fused labels per hour, resampled for the report onto every
+  hour, day, week, month or year of the span (whichever gives a readable number of points;
+  a period without rows is there with zero counts);
 * the models, runtimes, fusion rules and calibrations the results name.
 """
 
@@ -141,23 +142,37 @@ class ReportData:
         return shown
 
     def trend(self) -> tuple[str, list[tuple[datetime, Counter[str]]]]:
-        """Fused labels per period, the period chosen from the time span."""
+        """Fused labels per period, the period chosen from the time span.
+
+        Every period from the first to the last is there, an empty one with no counts,
+        so a chart never joins two distant periods as if the time between had data.
+        """
         if not self.times:
             return "", []
         first, last = min(self.times), max(self.times)
-        span = last - first
-        if span <= timedelta(days=3):
-            period = "hour"
-        elif span <= timedelta(days=120):
-            period = "day"
-        elif span <= timedelta(days=3 * 365):
-            period = "week"
-        else:
-            period = "month"
+        period = _period(last - first)
         merged: dict[datetime, Counter[str]] = {}
         for moment, counts in self.times.items():
             merged.setdefault(_floor(moment, period), Counter()).update(counts)
-        return period, sorted(merged.items())
+        points = []
+        moment, end = _floor(first, period), _floor(last, period)
+        while moment <= end:
+            points.append((moment, merged.get(moment, Counter())))
+            moment = next_period(moment, period)
+        return period, points
+
+
+def _period(span: timedelta) -> str:
+    """The period that gives a readable number of points over ``span``."""
+    if span <= timedelta(days=3):
+        return "hour"
+    if span <= timedelta(days=120):
+        return "day"
+    if span <= timedelta(days=3 * 365):
+        return "week"
+    if span <= timedelta(days=30 * 365):
+        return "month"
+    return "year"  # stray dates (year 1, 9999) would otherwise ask for 100,000 months
 
 
 def _floor(moment: datetime, period: str) -> datetime:
@@ -168,7 +183,31 @@ def _floor(moment: datetime, period: str) -> datetime:
         return day
     if period == "week":
         return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
+    if period == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def next_period(start: datetime, period: str) -> datetime:
+    """The start of the period after the one that begins at ``start``.
+
+    The last year or month a ``datetime`` can hold has no successor; the end of that
+    period (its last microsecond) stands in, so a chart can still close the step.
+    """
+    try:
+        if period == "hour":
+            return start + timedelta(hours=1)
+        if period == "day":
+            return start + timedelta(days=1)
+        if period == "week":
+            return start + timedelta(weeks=1)
+        if period == "month":
+            if start.month == 12:
+                return start.replace(year=start.year + 1, month=1)
+            return start.replace(month=start.month + 1)
+        return start.replace(year=start.year + 1)
+    except (OverflowError, ValueError):
+        return datetime.max.replace(tzinfo=start.tzinfo)
 
 
 def read_lines(path: Path) -> Iterator[str]:

@@ -221,9 +221,12 @@ def _trend_table(data: ReportData) -> str:
     bad = f" {data.bad_times:,} rows have no readable date there." if data.bad_times else ""
     if not points:
         return f"<p>No row has a readable date in {e(data.time_column)}.{bad}</p>"
-    fmt = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "week of %Y-%m-%d"}.get(
-        period, "%Y-%m"
-    )
+    fmt = {
+        "hour": "%Y-%m-%d %H:00",
+        "day": "%Y-%m-%d",
+        "week": "week of %Y-%m-%d",
+        "month": "%Y-%m",
+    }.get(period, "%Y")
     head = "".join(f"<th>{x}</th>" for x in EMOTIONS)
     shown = points[-60:]
     rows = "".join(

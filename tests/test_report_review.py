@@ -1,0 +1,68 @@
+"""``vsa report`` on hand-made JSONL lines: the trend's empty periods, the disagreement
+count, the column options' errors and the way rows are named."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from matplotlib.dates import date2num
+
+from vsa_desktop.core.batch_report import collect
+from vsa_desktop.core.batch_report_charts import trend_figure
+
+
+def line(
+    i: int,
+    *,
+    verdict: str = "consistent",
+    extra: dict[str, str] | None = None,
+    text: str = "happy",
+    image: str = "happy",
+) -> str:
+    """One ``vsa.result/1`` batch line with the given verdict and input columns."""
+    doc = {
+        "schema": "vsa.result/1",
+        "id": f"r{i}",
+        "created_at": "2026-11-01T00:00:00Z",
+        "mode": "multimodal",
+        "input": {"text": f"post {i}", "image": {"name": f"i{i}.png"}},
+        "text": {"model": "m", "runtime": "numpy", "label": text, "scores": {}},
+        "vision": {"backend": "local", "model": "f", "label": image, "scores": {}},
+        "fusion": {
+            "label": text,
+            "confidence": 0.5,
+            "rule": "product",
+            "scores": {},
+            "agreement": {"same_label": text == image, "score": 0.1 * i, "verdict": verdict},
+        },
+        "batch": {"key": f"{i + 1}:abcdef012345", "status": "ok", "extra": extra or {}},
+    }
+    return json.dumps(doc) + "\n"
+
+
+def test_the_trend_has_every_day_and_an_empty_day_is_drawn_at_zero() -> None:
+    days = ["2026-10-01", "2026-10-01", "2026-10-05"]
+    lines = [line(i, extra={"day": d}) for i, d in enumerate(days)]
+    data = collect(lines, time_column="day")
+    period, points = data.trend()
+    assert period == "day"
+    assert [m.day for m, _c in points] == [1, 2, 3, 4, 5]
+    assert [sum(c.values()) for _m, c in points] == [2, 0, 0, 0, 1]
+    ax = trend_figure(data).axes[0]
+    paths = [p for coll in ax.collections for p in coll.get_paths()]
+
+    def drawn(day: int, height: float) -> bool:
+        x = date2num(datetime(2026, 10, day, 12, tzinfo=UTC))
+        return any(p.contains_point((x, height)) for p in paths)
+
+    assert drawn(1, 1.5) and drawn(5, 0.5)  # each period as wide as itself
+    assert not any(drawn(day, 0.2) for day in (2, 3, 4))  # no slope, no block, on empty days
+    assert not drawn(1, 2.5) and not drawn(5, 1.5)  # never above the day's count
+
+
+def test_a_stray_date_makes_the_trend_yearly_not_a_hundred_thousand_months() -> None:
+    lines = [line(0, extra={"day": "0001-01-01"}), line(1, extra={"day": "2026-03-04"})]
+    period, points = collect(lines, time_column="day").trend()
+    assert period == "year" and len(points) == 2026
+    assert sum(sum(c.values()) for _m, c in points) == 2
