@@ -81,7 +81,7 @@ def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path
     qtbot.waitUntil(lambda: view.data is not None, timeout=WAIT_MS)
     assert view.data is not None and view.data.results == 60
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["Fused labels", "Per channel", "Agreement", "Mixed signals"]
+    assert titles == ["Fused labels", "Per channel", "Agreement", "Channels disagree"]
     boxes = [view.group_box.itemText(i) for i in range(view.group_box.count())]
     assert boxes == ["(none)", "account", "id"] and view.group_box.isEnabled()
     with qtbot.waitSignal(view.loaded, timeout=WAIT_MS) as again:
@@ -89,7 +89,7 @@ def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path
     assert sorted(again.args[0].by_group) == ["@a0", "@a1", "@a2"]
     assert sum(sum(c.values()) for c in again.args[0].by_group.values()) == 60
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["Fused labels", "Per channel", "Agreement", "By account", "Mixed signals"]
+    assert titles == ["Fused labels", "Per channel", "Agreement", "By account", "Channels disagree"]
     assert view.group_box.currentText() == "account" and view.time_box.currentText() == "(none)"
     assert "60 readings" in view.summary.text()
     with wait_for(qtbot, view.exported, fails=(view.failed,)):

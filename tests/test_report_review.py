@@ -4,10 +4,14 @@ count, the column options' errors and the way rows are named."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from matplotlib.dates import date2num
 
+from tests.cli_runner import run_vsa
+from vsa_desktop.cli import exitcodes
 from vsa_desktop.core.batch_report import collect
 from vsa_desktop.core.batch_report_charts import trend_figure
 
@@ -66,3 +70,50 @@ def test_a_stray_date_makes_the_trend_yearly_not_a_hundred_thousand_months() -> 
     period, points = collect(lines, time_column="day").trend()
     assert period == "year" and len(points) == 2026
     assert sum(sum(c.values()) for _m, c in points) == 2
+
+
+VERDICT_ROWS = [
+    ("consistent", "happy", "happy"),
+    ("consistent", "sad", "sad"),
+    ("mixed", "sad", "fear"),
+    ("mixed", "happy", "surprise"),
+    ("divergent", "angry", "happy"),
+]
+
+
+def verdict_lines() -> list[str]:
+    return [line(i, verdict=v, text=t, image=m) for i, (v, t, m) in enumerate(VERDICT_ROWS)]
+
+
+def test_the_header_counts_the_mixed_and_divergent_verdicts_under_one_name() -> None:
+    from vsa_desktop.core.batch_report_html import report_html
+    from vsa_desktop.core.batch_report_pdf import _mixed_pages, _summary_page
+
+    data = collect(verdict_lines())
+    assert data.verdicts["mixed"] == 2 and data.verdicts["divergent"] == 1
+    page = report_html(data)
+    card = re.search(r'data-stat="mixed"><b>([\d,]+)</b>([^<]*)<', page)
+    assert card is not None
+    assert int(card[1]) == data.verdicts["mixed"] + data.verdicts["divergent"] == 3
+    assert card[2] == "text and image disagree"
+    assert "<h2>Channels disagree: worth reading</h2>" in page
+    assert "3 readings have a text and an image that name different emotions" in page
+    assert "mixed signals worth reading" not in page.lower()  # the verdict's name stays its own
+    assert re.search(r'data-verdict="mixed"><th>Mixed signals</th><td class="n">2<', page)
+    pdf_words = " ".join(t.get_text() for t in _summary_page(data).texts)
+    assert "3 readings where text and image disagree" in pdf_words
+    assert "mixed signals" not in pdf_words.lower()
+    pdf_list = " ".join(t.get_text() for t in _mixed_pages(data, {})[0].texts)
+    assert pdf_list.startswith("Channels disagree: worth reading")
+
+
+def test_the_cli_and_the_window_say_the_same_count(tmp_path: Path) -> None:
+    from vsa_desktop.gui.report_view import _summary_of
+
+    jsonl = tmp_path / "out.jsonl"
+    jsonl.write_text("".join(verdict_lines()), encoding="utf-8")
+    done = run_vsa(tmp_path / "home", "report", str(jsonl), "--out", str(tmp_path / "r.html"))
+    assert done.returncode == exitcodes.OK, done.stderr
+    assert "5 readings, 0 failed, 3 readings where text and image disagree." in done.stdout
+    said = _summary_of(collect(verdict_lines()))
+    assert said == "5 rows: 5 readings, 0 failed, 3 readings where text and image disagree."

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsa_desktop.cli import common, exitcodes
+from vsa_desktop.core.plural import count
 from vsa_desktop.core.terminal import safe
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="turn a batch's results JSONL into an HTML or PDF report",
         description="Read RESULTS (the JSONL `vsa batch --jsonl` wrote) in one streaming pass "
         "and write a report: counts per fused label, per-channel distributions, agreement "
-        "shares, the mixed-signal items worth reading, a breakdown by a column and a trend "
+        "shares, the readings whose text and image disagree (worth reading), a breakdown by a column and a trend "
         "over a date column, the models and calibration used. The HTML file is self-contained "
         "(no network, no scripts); the PDF has the same sections.",
     )
@@ -33,7 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--time", metavar="COLUMN", help="show a trend over this date/time column (ISO 8601)"
     )
     p.add_argument(
-        "--top", type=int, default=20, metavar="N", help="mixed-signal items to show (default 20)"
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="readings where text and image disagree to show (default 20)",
     )
     p.add_argument(
         "--images",
@@ -53,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``vsa report``."""
-    from vsa_desktop.core.batch_report import collect_file
+    from vsa_desktop.core.batch_report import collect_file, disagree_count
     from vsa_desktop.core.batch_report_images import thumbnails
     from vsa_desktop.core.errors import InputError
     from vsa_desktop.core.export import atomic_write
@@ -82,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         page = write_html(data, thumbs)
         atomic_write(args.out, lambda stream: stream.write(page), args.overwrite)
     print(
-        f"Wrote {safe(args.out, one_line=True)}: {data.rows:,} rows, {data.results:,} readings, "
-        f"{data.failed:,} failed, {data.mixed_total:,} mixed signals."
+        f"Wrote {safe(args.out, one_line=True)}: {count(data.rows, 'row')}, "
+        f"{count(data.results, 'reading')}, {data.failed:,} failed, "
+        f"{disagree_count(data.disagreements)}."
     )
     return exitcodes.OK
 

@@ -11,7 +11,8 @@ What is counted:
 * fused labels; per channel (text, image) the labels and the mean shown probability of
   each emotion;
 * agreement verdicts (consistent, different-strength, mixed, divergent; one channel);
-* the mixed-signal items (the channels name different labels), most divergent first
+* the readings where the channels disagree (verdict mixed or divergent: text and image
+  name different labels), most divergent first
   (lowest agreement score), at most ``top`` of them;
 * by a group column (an input column kept with each row, e.g. account or brand): fused
   labels per group, the ``MAX_GROUPS`` first distinct values exactly, later ones as
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from vsa_desktop.core.errors import InputError
+from vsa_desktop.core.plural import count
 from vsa_desktop.core.result import NOTICE
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES
@@ -49,9 +51,12 @@ EXCERPT_CHARS = 400
 RESPONSIBLE_USE = (
     f"{NOTICE} Emotion recognition is restricted in some settings (under the EU AI Act, "
     "for example, in workplaces and education): check before you use it on people. "
-    "Counts describe what the posts express, not how their authors feel; a mixed signal is "
-    "worth a person's reading, not a conclusion."
+    "Counts describe what the posts express, not how their authors feel; a reading whose text "
+    "and image disagree is worth a person's reading, not a conclusion."
 )
+# The list of readings whose channels disagree has a name of its own: "Mixed signals" is
+# one of the two verdicts it holds (with "divergent"), and the Agreement section counts it.
+DISAGREE_TITLE = "Channels disagree: worth reading"
 CHANNELS = ("text", "vision", "fusion")
 CHANNEL_NAMES = {"text": "Text", "vision": "Image", "fusion": "Fused"}
 
@@ -86,8 +91,9 @@ class ReportData:
         channel_labels: per channel (text, vision), its labels.
         channel_sums: per channel, the sum of each emotion's shown probability.
         channel_counts: per channel, how many results had it.
-        mixed: the mixed-signal items, most divergent first.
-        mixed_total: how many mixed-signal items there are in all.
+        mixed: the readings whose text and image disagree, most divergent first (the list
+            is named for what it holds, not for the verdict "mixed").
+        mixed_total: how many such readings there are in all.
         by_group: fused labels per value of ``group_column``.
         times: fused labels per hour (UTC) of ``time_column``.
         bad_times: rows whose ``time_column`` value is not a date.
@@ -129,6 +135,11 @@ class ReportData:
         n = self.channel_counts[channel]
         sums = self.channel_sums[channel]
         return {e: (sums[e] / n if n else 0.0) for e in EMOTIONS}
+
+    @property
+    def disagreements(self) -> int:
+        """Readings whose text and image name different emotions (verdict mixed or divergent)."""
+        return self.verdicts.get("mixed", 0) + self.verdicts.get("divergent", 0)
 
     def top_groups(self, limit: int = 15) -> list[tuple[str, Counter[str]]]:
         """The ``limit`` largest groups, then one row for all the others (when there are)."""
@@ -208,6 +219,28 @@ def next_period(start: datetime, period: str) -> datetime:
         return start.replace(year=start.year + 1)
     except (OverflowError, ValueError):
         return datetime.max.replace(tzinfo=start.tzinfo)
+
+
+def disagree_count(n: int) -> str:
+    """``N readings where text and image disagree`` (the header line's words)."""
+    return f"{count(n, 'reading')} where text and image disagree"
+
+
+def disagree_intro(data: ReportData) -> str:
+    """The sentence above the list of readings whose text and image disagree."""
+    if not data.mixed_total:
+        return "No reading has a text and an image that name different emotions."
+    head = count(data.mixed_total, "reading has", "readings have")
+    said = (
+        f"{head} a text and an image that name different emotions (verdict mixed signals "
+        "or divergent)"
+    )
+    shown = len(data.mixed)
+    if not shown:
+        return f"{said}; none is listed here."
+    if shown == data.mixed_total == 1:
+        return f"{said}."
+    return f"{said}; the {shown:,} most divergent (lowest agreement) first."
 
 
 def read_lines(path: Path) -> Iterator[str]:

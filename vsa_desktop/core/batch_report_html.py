@@ -22,11 +22,13 @@ from vsa_desktop import __version__
 from vsa_desktop.core import batch_report_charts
 from vsa_desktop.core.batch_report import (
     CHANNEL_NAMES,
+    DISAGREE_TITLE,
     RESPONSIBLE_USE,
     SINGLE,
     VERDICTS,
     MixedItem,
     ReportData,
+    disagree_intro,
 )
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES, percent
@@ -92,13 +94,12 @@ def _card(value: str, label: str, key: str) -> str:
 
 
 def _summary(data: ReportData) -> str:
-    mixed = data.verdicts.get("mixed", 0) + data.verdicts.get("divergent", 0)
     top = data.fused.most_common(1)
     cards = [
         _card(f"{data.rows:,}", "rows", "rows"),
         _card(f"{data.results:,}", "readings", "results"),
         _card(f"{data.failed:,}", "failed rows", "failed"),
-        _card(f"{mixed:,}", "mixed signals", "mixed"),
+        _card(f"{data.disagreements:,}", "text and image disagree", "mixed"),
         _card(e(top[0][0]) if top else "–", "most common fused label", "top"),
     ]
     span = ""
@@ -173,13 +174,10 @@ def _verdict_table(data: ReportData) -> str:
 
 
 def _mixed(data: ReportData, thumbs: dict[str, bytes]) -> str:
-    title = "<h2>Mixed signals worth reading</h2>"
+    title = f"<h2>{DISAGREE_TITLE}</h2>"
+    intro = f"<p>{disagree_intro(data)}</p>"
     if not data.mixed:
-        return f'<section id="mixed">{title}<p>No result has a text and an image that name different emotions.</p></section>'
-    intro = (
-        f"<p>{data.mixed_total:,} results have a text and an image that name different "
-        f"emotions; the {len(data.mixed)} most divergent (lowest agreement) first.</p>"
-    )
+        return f'<section id="mixed">{title}{intro}</section>'
     items = "".join(_mixed_item(item, thumbs.get(item.key)) for item in data.mixed)
     return f'<section id="mixed">{title}{intro}<ol class="mixed" id="mixed-items">{items}</ol></section>'
 
