@@ -117,3 +117,43 @@ def test_the_cli_and_the_window_say_the_same_count(tmp_path: Path) -> None:
     assert "5 readings, 0 failed, 3 readings where text and image disagree." in done.stdout
     said = _summary_of(collect(verdict_lines()))
     assert said == "5 rows: 5 readings, 0 failed, 3 readings where text and image disagree."
+
+
+def test_time_on_a_column_without_dates_says_so_with_an_escaped_example(tmp_path: Path) -> None:
+    jsonl = tmp_path / "out.jsonl"
+    kinds = ["\x1b[31mred", "blue"]
+    jsonl.write_text(
+        "".join(line(i, extra={"colour": kinds[i % 2]}) for i in range(4)), encoding="utf-8"
+    )
+    done = run_vsa(
+        tmp_path / "home",
+        "report",
+        str(jsonl),
+        "--time",
+        "colour",
+        "--out",
+        str(tmp_path / "r.html"),
+    )
+    assert done.returncode == exitcodes.OK, done.stderr
+    assert "--time colour: its values are not dates or times (e.g. '\\x1b[31mred')" in done.stderr
+    assert "\x1b" not in done.stderr and "no row has a value" not in done.stderr
+
+
+def test_a_misspelt_column_is_a_usage_error_naming_the_columns(tmp_path: Path) -> None:
+    jsonl = tmp_path / "out.jsonl"
+    jsonl.write_text(
+        "".join(line(i, extra={"account": "a", "posted_at": "2026-10-01"}) for i in range(3)),
+        encoding="utf-8",
+    )
+    for option in ("--by", "--time"):
+        out = tmp_path / f"r{option}.html"
+        done = run_vsa(tmp_path / "home", "report", str(jsonl), option, "nope", "--out", str(out))
+        assert done.returncode == exitcodes.USAGE, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+        assert f"{option} nope: no row has that column; the columns are account, posted_at." in (
+            done.stderr
+        )
+        assert not out.exists()
+    done = run_vsa(tmp_path / "home", "report", str(jsonl), "--by", "account", "--time",
+                   "posted_at", "--out", str(tmp_path / "ok.html"))  # fmt: skip
+    assert done.returncode == exitcodes.OK and not done.stderr.strip(), done.stderr

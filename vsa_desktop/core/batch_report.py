@@ -97,6 +97,10 @@ class ReportData:
         by_group: fused labels per value of ``group_column``.
         times: fused labels per hour (UTC) of ``time_column``.
         bad_times: rows whose ``time_column`` value is not a date.
+        bad_time_example: the first such value that is not empty (for the message).
+        group_seen, time_seen: results that have ``group_column``/``time_column`` at all
+            (as an input column or a result field), so a misspelt name can be told from
+            a column whose cells are empty.
         columns: the input columns kept with the results (for ``--by``/``--time``), and
             how many results have each.
     """
@@ -124,6 +128,9 @@ class ReportData:
     by_group: dict[str, Counter[str]] = field(default_factory=dict)
     times: dict[datetime, Counter[str]] = field(default_factory=dict)
     bad_times: int = 0
+    bad_time_example: str = ""
+    group_seen: int = 0
+    time_seen: int = 0
     failure_kinds: Counter[str] = field(default_factory=Counter)
     models: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     first_created: str = ""
@@ -358,23 +365,32 @@ def _add_result(data: ReportData, doc: dict[str, Any], batch: dict[str, Any]) ->
     else:
         extra = {}
     if data.group_column:
-        _add_group(data, _column(doc, extra, data.group_column), label)
+        value = _column(doc, extra, data.group_column)
+        data.group_seen += value is not None
+        _add_group(data, value or "", label)
     if data.time_column:
-        moment = parse_time(_column(doc, extra, data.time_column))
+        value = _column(doc, extra, data.time_column)
+        data.time_seen += value is not None
+        moment = parse_time(value or "")
         if moment is None:
             data.bad_times += 1
+            if value and value.strip() and not data.bad_time_example:
+                data.bad_time_example = value.strip()[:80]
         else:
             data.times.setdefault(moment.replace(minute=0, second=0, microsecond=0), Counter())[
                 label
             ] += 1
 
 
-def _column(doc: dict[str, Any], extra: dict[str, Any], name: str) -> str:
-    """A row's value in ``name``: an input column kept with the row, else a result field."""
+def _column(doc: dict[str, Any], extra: dict[str, Any], name: str) -> str | None:
+    """A row's value in ``name``: an input column kept with the row, else a result field.
+
+    None when the row has no such column or scalar field at all.
+    """
     if name in extra:
         return str(extra[name] if extra[name] is not None else "")
     value = doc.get(name)
-    return "" if value is None or isinstance(value, dict | list) else str(value)
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
 def _add_group(data: ReportData, value: str, label: str) -> None:
