@@ -157,3 +157,57 @@ def test_a_misspelt_column_is_a_usage_error_naming_the_columns(tmp_path: Path) -
     done = run_vsa(tmp_path / "home", "report", str(jsonl), "--by", "account", "--time",
                    "posted_at", "--out", str(tmp_path / "ok.html"))  # fmt: skip
     assert done.returncode == exitcodes.OK and not done.stderr.strip(), done.stderr
+
+
+def failure_line(number: int, extra: dict[str, str] | None = None) -> str:
+    """One ``vsa.batch-failure/1`` line for the table row ``number`` (1-based)."""
+    error = {"kind": "image", "message": "The image x.png does not exist."}
+    batch = {"key": f"{number}:20509571ff33", "status": "failed", "error": error}
+    return json.dumps({"schema": "vsa.batch-failure/1", "batch": {**batch, "extra": extra or {}}})
+
+
+def test_one_of_a_kind_is_singular_in_the_report() -> None:
+    from vsa_desktop.core.batch_report_html import report_html
+    from vsa_desktop.core.batch_report_pdf import _breakdown_page
+
+    lines = [
+        line(0, extra={"day": "2026-10-01", "account": "a"}),
+        line(1, extra={"day": "soon", "account": "a"}),
+        failure_line(3),
+        "not json\n",
+    ]
+    data = collect(lines, group_column="account", time_column="day")
+    page = report_html(data)
+    for said in ("1 row has no readable date there.", "1 line that is not a batch row was "
+                 "skipped", "failed row</div>", "1 distinct value."):  # fmt: skip
+        assert said in page, said
+    for wrong in ("1 rows", "1 lines", "1 failed rows", "1 results"):
+        assert wrong not in page, wrong
+    words = " ".join(t.get_text() for t in _breakdown_page(data).texts)  # type: ignore[union-attr]
+    assert "Over time (day): 1 hour (UTC)." in words and "1 distinct value." in words
+
+
+def test_one_of_a_kind_is_singular_in_the_batch_messages() -> None:
+    import io
+
+    from vsa_desktop.cli.batch import print_summary
+    from vsa_desktop.core.batch import BatchSummary
+    from vsa_desktop.gui.batch_dialog import summary_sentence
+
+    one = BatchSummary(total=1, done=1, skipped=1, partial=1, failures=[("2:ab", "gone")])
+    stream = io.StringIO()
+    print_summary(one, stream)
+    said = stream.getvalue() + summary_sentence(one)
+    assert "1 item was read from the text alone: its image was not found" in said
+    assert "1 was already done" in said and "1 was read from the text alone (image missing)" in said
+    assert "The failed row is in the results with its reason; Resume tries it again." in said
+    for wrong in ("1 items", "1 were", "1 results", "1 failed rows", "Failed rows are"):
+        assert wrong not in said, wrong
+    many = BatchSummary(
+        total=3, done=2, skipped=2, partial=2, failures=[("1:a", "x"), ("2:b", "y")]
+    )
+    stream = io.StringIO()
+    print_summary(many, stream)
+    said = stream.getvalue() + summary_sentence(many)
+    assert "2 items were read from the text alone: their images were not found" in said
+    assert "2 were already done" in said and "Failed rows are in the results" in said

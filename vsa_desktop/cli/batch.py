@@ -15,6 +15,7 @@ from vsa_desktop.cli.analyze import (
     open_history,
     request_from_args,
 )
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.core.terminal import safe
 
 if TYPE_CHECKING:
@@ -132,21 +133,22 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
     """The end-of-run summary: counts per label, skipped, failures, history not kept."""
     retried = f" ({summary.retried} tried again)" if summary.retried else ""
     print(
-        f"Analysed {summary.done} of {summary.total} items in {summary.seconds:.1f} s "
-        f"({summary.per_second:.1f} items/s){retried}; {summary.skipped} already done, "
-        f"{len(summary.failures)} failed.",
+        f"Analysed {summary.done:,} of {count(summary.total, 'item')} in {summary.seconds:.1f} s "
+        f"({summary.per_second:.1f} items/s){retried}; {summary.skipped:,} already done, "
+        f"{len(summary.failures):,} failed.",
         file=stream,
     )
     if summary.partial:
         print(
-            f"{summary.partial} item{'s were' if summary.partial != 1 else ' was'} read from "
-            "the text alone: the image was not found (status partial; a re-run reads "
-            "them again once the images are there).",
+            f"{count(summary.partial, 'item was', 'items were')} read from the text alone: "
+            f"{word(summary.partial, 'its image was', 'their images were')} not found (status "
+            f"partial; a re-run reads {word(summary.partial, 'it', 'them')} again once the "
+            f"{word(summary.partial, 'image is', 'images are')} there).",
             file=stream,
         )
     if summary.not_kept:
         print(
-            f"{summary.not_kept:,} result{'s' if summary.not_kept != 1 else ''} not kept in "
+            f"{count(summary.not_kept, 'result')} not kept in "
             f"history: {safe(summary.history_problem or '', one_line=True)}",
             file=stream,
         )
@@ -159,7 +161,7 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
         print(f"  ... and {len(summary.failures) - 50} more.", file=stream)
     if summary.failures:
         print(
-            "Failed rows are in the outputs too (status failed, with the reason); run the "
+            f"{word(len(summary.failures), 'The failed row is', 'Failed rows are')} in the outputs too (status failed, with the reason); run the "
             "same command again to retry them.",
             file=stream,
         )

@@ -30,6 +30,7 @@ from vsa_desktop.core.batch_report import (
     ReportData,
     disagree_intro,
 )
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
@@ -96,9 +97,9 @@ def _card(value: str, label: str, key: str) -> str:
 def _summary(data: ReportData) -> str:
     top = data.fused.most_common(1)
     cards = [
-        _card(f"{data.rows:,}", "rows", "rows"),
-        _card(f"{data.results:,}", "readings", "results"),
-        _card(f"{data.failed:,}", "failed rows", "failed"),
+        _card(f"{data.rows:,}", word(data.rows, "row", "rows"), "rows"),
+        _card(f"{data.results:,}", word(data.results, "reading", "readings"), "results"),
+        _card(f"{data.failed:,}", word(data.failed, "failed row", "failed rows"), "failed"),
         _card(f"{data.disagreements:,}", "text and image disagree", "mixed"),
         _card(e(top[0][0]) if top else "–", "most common fused label", "top"),
     ]
@@ -109,7 +110,9 @@ def _summary(data: ReportData) -> str:
     if data.partial:
         extras.append(f"{data.partial:,} read from the text alone (image missing)")
     if data.skipped_lines:
-        extras.append(f"{data.skipped_lines:,} lines that are not batch rows were skipped")
+        extras.append(
+            f"{count(data.skipped_lines, 'line that is not a batch row was', 'lines that are not batch rows were')} skipped"
+        )
     if data.failed:
         kinds = ", ".join(f"{e(k)} {n:,}" for k, n in data.failure_kinds.most_common())
         extras.append(f"failed rows by kind: {kinds}")
@@ -210,13 +213,17 @@ def _group_table(data: ReportData) -> str:
         f'<td class="n">{sum(c.values()):,}</td>{_label_cells(c)}</tr>'
         for name, c in data.top_groups()
     )
-    note = f"<p>{len(data.by_group):,} distinct values.</p>"
+    note = f"<p>{count(len(data.by_group), 'distinct value')}.</p>"
     return f'<table id="group-counts"><tr><th>{e(data.group_column)}</th><th>results</th>{head}</tr>{rows}</table>{note}'
 
 
 def _trend_table(data: ReportData) -> str:
     period, points = data.trend()
-    bad = f" {data.bad_times:,} rows have no readable date there." if data.bad_times else ""
+    bad = (
+        f" {count(data.bad_times, 'row has', 'rows have')} no readable date there."
+        if data.bad_times
+        else ""
+    )
     if not points:
         return f"<p>No row has a readable date in {e(data.time_column)}.{bad}</p>"
     fmt = {

@@ -25,6 +25,7 @@ from vsa_desktop.core.batch_report import (
     disagree_count,
     disagree_intro,
 )
+from vsa_desktop.core.plural import count
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
@@ -71,7 +72,8 @@ def _summary_page(data: ReportData) -> Figure:
     y = _text(
         page,
         y - 0.01,
-        f"{data.rows:,} rows: {data.results:,} readings ({data.partial:,} from the text alone), "
+        f"{count(data.rows, 'row')}: {count(data.results, 'reading')} ({data.partial:,} from the "
+        "text alone), "
         f"{data.failed:,} failed; {disagree_count(data.disagreements)}.",
         11,
     )
@@ -155,12 +157,14 @@ def _breakdown_page(data: ReportData) -> Figure | None:
     page = _page()
     y = _text(page, 0.95, "Breakdown", 14, weight="bold")
     if "groups" in charts:
-        y = _text(page, y, f"By {data.group_column}: {len(data.by_group):,} distinct values.")
+        y = _text(
+            page, y, f"By {data.group_column}: {count(len(data.by_group), 'distinct value')}."
+        )
         _chart(page, batch_report_charts.groups_figure(data), y, 0.42)
         y -= 0.44
     if "trend" in charts:
         period, points = data.trend()
-        y = _text(page, y, f"Over time ({data.time_column}): {len(points)} {period}s (UTC).")
+        y = _text(page, y, f"Over time ({data.time_column}): {count(len(points), period)} (UTC).")
         _chart(page, batch_report_charts.trend_figure(data), y, 0.36)
     return page
 
@@ -170,7 +174,7 @@ def _models_page(data: ReportData) -> Figure:
     y = _text(page, 0.95, "Models and calibration", 14, weight="bold")
     for what, counts in data.models.items():
         for name, n in counts.most_common():
-            y = _text(page, y, f"{what}: {name} ({n:,} results)")
+            y = _text(page, y, f"{what}: {name} ({count(n, 'result')})")
     y = _text(page, y - 0.02, "Responsible use", 14, weight="bold")
     _text(page, y, RESPONSIBLE_USE, 10)
     return page

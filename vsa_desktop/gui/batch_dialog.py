@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import VsaError
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.gui.dialogs import dialogs_enabled
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
@@ -281,21 +282,26 @@ class BatchDialog(QDialog):
 def summary_sentence(summary: BatchSummary) -> str:
     """What a run did, in a few sentences: counts, the commonest failure reason, history."""
     said = (
-        f"Analysed {summary.done:,} of {summary.total:,} items; {summary.skipped:,} were "
-        f"already done, {len(summary.failures):,} failed."
+        f"Analysed {summary.done:,} of {count(summary.total, 'item')}; {summary.skipped:,} "
+        f"{word(summary.skipped, 'was', 'were')} already done, {len(summary.failures):,} failed."
     )
     if summary.partial:
-        said += f" {summary.partial:,} were read from the text alone (image missing)."
+        said += f" {summary.partial:,} {word(summary.partial, 'was', 'were')} read from the text "
+        said += f"alone ({word(summary.partial, 'image', 'images')} missing)."
     if summary.failures:
         reason, n = Counter(message for _key, message in summary.failures).most_common(1)[0]
         said += f" Most failures ({n:,}): {for_gui_batch(reason)}"
     if summary.not_kept and summary.history_problem:
-        said += f" {summary.not_kept:,} results were not kept in history: "
+        said += f" {count(summary.not_kept, 'result was', 'results were')} not kept in history: "
         said += for_gui_batch(summary.history_problem)
     if summary.cancelled:
         said += " Stopped: press Resume to go on."
     elif summary.failures:
-        said += " Failed rows are in the results with their reason; Resume tries them again."
+        said += (
+            " The failed row is in the results with its reason; Resume tries it again."
+            if len(summary.failures) == 1
+            else " Failed rows are in the results with their reason; Resume tries them again."
+        )
     return said
 
 
