@@ -185,6 +185,16 @@ class BatchDialog(QDialog):
         if text.strip():
             self.output_edit.setText(str(default_output(Path(text.strip()))))
         self._update_start_label()
+        if self.token is None:  # a new input: an earlier run's sentence no longer applies
+            self.status.setText(self._idle_sentence())
+
+    def _idle_sentence(self) -> str:
+        """What the status line says before a run: what to do next."""
+        if not self.input_edit.text().strip():
+            return "Choose what to analyse."
+        if self.start_button.text() == "Resume":
+            return "Press Resume to go on from where the last run stopped."
+        return "Press Start to analyse it."
 
     def _update_start_label(self) -> None:
         out = self.output_edit.text().strip()
@@ -196,6 +206,8 @@ class BatchDialog(QDialog):
         if output is not None:
             self.output_edit.setText(str(output))
         self._update_start_label()
+        if self.token is None:
+            self.status.setText(self._idle_sentence())
 
     def start(self) -> None:
         """Run (or resume) the batch on a worker thread."""
@@ -247,7 +259,8 @@ class BatchDialog(QDialog):
             if isinstance(exc, VsaError)
             else "Something unexpected went wrong; the details are in the log."
         )
-        self.status.setText(message)
+        # A core refusal names the CLI option; the window has a tick box for it instead.
+        self.status.setText(for_gui_batch(message))
         self._stopped()
 
     def _on_task_cancelled(self, _task: int) -> None:  # the dialog closed while running
