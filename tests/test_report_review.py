@@ -211,3 +211,28 @@ def test_one_of_a_kind_is_singular_in_the_batch_messages() -> None:
     said = stream.getvalue() + summary_sentence(many)
     assert "2 items were read from the text alone: their images were not found" in said
     assert "2 were already done" in said and "Failed rows are in the results" in said
+
+
+def test_rows_are_named_by_number_and_id_not_by_their_key(tmp_path: Path) -> None:
+    import io
+
+    from vsa_desktop.cli.batch import failed_row_names, print_summary
+    from vsa_desktop.core.batch import BatchSummary, read_items
+    from vsa_desktop.core.batch_input import row_name
+    from vsa_desktop.core.batch_report_html import report_html
+
+    source = tmp_path / "posts.csv"
+    source.write_text("id,text,image\na1,hi,\na4,so sad,../away.png\n", encoding="utf-8")
+    no_id = tmp_path / "plain.csv"
+    no_id.write_text("text,image\nhi,\nso sad,../away.png\n", encoding="utf-8")
+    for path, name in ((source, "row 2 (id a4)"), (no_id, "row 2")):
+        items, _extra = read_items(path)
+        summary = BatchSummary(total=2, failures=[(items[1].key, items[1].problem or "")])
+        stream = io.StringIO()
+        print_summary(summary, stream, failed_row_names(summary, items))
+        assert f"  failed {name}: The image ../away.png lies outside" in stream.getvalue()
+        assert items[1].key not in stream.getvalue()
+    assert row_name("photo.png") == "photo.png"  # a folder's item is its file name
+    data = collect([line(0, verdict="divergent", text="sad", image="happy", extra={"id": "a4"})])
+    assert "i0.png · row 1 (id a4)</div>" in report_html(data)
+    assert "1:abcdef012345</div>" not in report_html(data)

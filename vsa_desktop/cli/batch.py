@@ -129,8 +129,16 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
-    """The end-of-run summary: counts per label, skipped, failures, history not kept."""
+def print_summary(
+    summary: BatchSummary, stream=sys.stderr, names: dict[str, str] | None = None
+) -> None:
+    """The end-of-run summary: counts per label, skipped, failures, history not kept.
+
+    ``names`` maps a row's key to how people know it (``row 5 (id a4)``); a key not in it
+    is named from the key alone.
+    """
+    from vsa_desktop.core.batch_input import row_name
+
     retried = f" ({summary.retried} tried again)" if summary.retried else ""
     print(
         f"Analysed {summary.done:,} of {count(summary.total, 'item')} in {summary.seconds:.1f} s "
@@ -156,7 +164,8 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
         counts = ", ".join(f"{label} {n}" for label, n in summary.labels.most_common())
         print(f"Fused labels: {counts}.", file=stream)
     for key, message in summary.failures[:50]:
-        print(f"  failed {safe(key, one_line=True)}: {safe(message, one_line=True)}", file=stream)
+        name = (names or {}).get(key) or row_name(key)
+        print(f"  failed {safe(name, one_line=True)}: {safe(message, one_line=True)}", file=stream)
     if len(summary.failures) > 50:
         print(f"  ... and {len(summary.failures) - 50} more.", file=stream)
     if summary.failures:
@@ -167,6 +176,14 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
         )
     if summary.cancelled:
         print("Stopped early; run the same command again to continue.", file=stream)
+
+
+def failed_row_names(summary: BatchSummary, items: list[BatchItem]) -> dict[str, str]:
+    """The failed rows' names, from their input's ``id`` column when it has one."""
+    from vsa_desktop.core.batch_input import row_name
+
+    failed = {key for key, _message in summary.failures[:50]}  # only the ones printed
+    return {i.key: row_name(i.key, i.extra) for i in items if i.key in failed}
 
 
 def encoding_notes(items: list[BatchItem], source: Path) -> list[str]:
@@ -239,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     if problem is not None:
         summary.not_kept, summary.history_problem = summary.done, problem
-    print_summary(summary)
+    print_summary(summary, names=failed_row_names(summary, items))
     if summary.failures or summary.not_kept:
         return exitcodes.FAILED
     return exitcodes.OK

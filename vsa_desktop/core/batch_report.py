@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vsa_desktop.core.batch_input import row_name
 from vsa_desktop.core.errors import InputError
 from vsa_desktop.core.plural import count
 from vsa_desktop.core.result import NOTICE
@@ -77,6 +78,7 @@ class MixedItem:
     confidence: float
     agreement: float
     verdict: str
+    row: str = ""  # how people know the row: ``row 5 (id a4)`` (see batch_input.row_name)
 
 
 @dataclass
@@ -442,6 +444,7 @@ def _mixed_item(doc: dict[str, Any], batch: dict[str, Any]) -> MixedItem | None:
     ):
         return None
     inp = doc.get("input") or {}
+    extra = batch.get("extra")
     image = inp.get("image") if isinstance(inp.get("image"), dict) else {}
     words = str(inp.get("text") or "")
     return MixedItem(
@@ -457,6 +460,7 @@ def _mixed_item(doc: dict[str, Any], batch: dict[str, Any]) -> MixedItem | None:
         confidence=float(fusion.get("confidence") or 0.0),
         agreement=float((fusion.get("agreement") or {}).get("score") or 0.0),
         verdict=verdict,
+        row=row_name(str(batch.get("key") or ""), extra if isinstance(extra, dict) else None),
     )
 
 

@@ -198,7 +198,7 @@ def _mixed_item(item: MixedItem, thumb: bytes | None) -> str:
         f'<span class="tag">fused {e(item.fused_label)} {percent(item.confidence)}</span>'
         f'<span class="tag">agreement {item.agreement:.2f}</span>'
         f'<div class="text">{e(item.text)}</div>'
-        f'<div class="sub">{e(item.image_name)} · row {e(item.key)}</div></div></li>'
+        f'<div class="sub">{e(item.image_name)} · {e(item.row or item.key)}</div></div></li>'
     )
 
 

@@ -144,7 +144,7 @@ def _mixed_item(page: Figure, item: MixedItem, thumb: bytes | None, y: float) ->
     for line in _text_lines(item):
         page.text(left, y, line, fontsize=8.5, va="top", parse_math=False)
         y -= LINE * 0.95
-    page.text(left, y, f"{item.image_name} · row {item.key}", fontsize=7.5, color="#666",
+    page.text(left, y, f"{item.image_name} · {item.row or item.key}", fontsize=7.5, color="#666",
               va="top", parse_math=False)  # fmt: skip
     y -= LINE
     return min(y, top - 0.1)

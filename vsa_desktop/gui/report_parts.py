@@ -105,7 +105,7 @@ def _mixed_html(data: ReportData, with_thumb: set[str]) -> str:
         )
         rows.append(
             f'<tr><td width="{THUMB_PX + 8}">{thumb}</td><td>{tags}<br>{e(item.text)}<br>'
-            f'<span style="color:gray">{e(item.image_name)} · row {e(item.key)}</span></td></tr>'
+            f'<span style="color:gray">{e(item.image_name)} · {e(item.row or item.key)}</span></td></tr>'
         )
     intro = f"<p>{disagree_intro(data)}</p>"
     return f'{intro}<table cellspacing="6">{"".join(rows)}</table>'
