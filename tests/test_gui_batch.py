@@ -81,7 +81,7 @@ def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path
     qtbot.waitUntil(lambda: view.data is not None, timeout=WAIT_MS)
     assert view.data is not None and view.data.results == 60
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["Fused labels", "Per channel", "Agreement", "Mixed signals"]
+    assert titles == ["Fused labels", "Per channel", "Agreement", "Channels disagree"]
     boxes = [view.group_box.itemText(i) for i in range(view.group_box.count())]
     assert boxes == ["(none)", "account", "id"] and view.group_box.isEnabled()
     with qtbot.waitSignal(view.loaded, timeout=WAIT_MS) as again:
@@ -89,7 +89,7 @@ def test_the_report_view_shows_the_charts_and_exports(qtbot, gui_guard, tmp_path
     assert sorted(again.args[0].by_group) == ["@a0", "@a1", "@a2"]
     assert sum(sum(c.values()) for c in again.args[0].by_group.values()) == 60
     titles = [view.tabs.tabText(i) for i in range(view.tabs.count())]
-    assert titles == ["Fused labels", "Per channel", "Agreement", "By account", "Mixed signals"]
+    assert titles == ["Fused labels", "Per channel", "Agreement", "By account", "Channels disagree"]
     assert view.group_box.currentText() == "account" and view.time_box.currentText() == "(none)"
     assert "60 readings" in view.summary.text()
     with wait_for(qtbot, view.exported, fails=(view.failed,)):
@@ -136,3 +136,59 @@ def test_images_outside_the_folder_need_the_tick_box(qtbot, gui_guard, tmp_path:
 
 def keys_lines(source: Path) -> list[str]:
     return default_output(source).read_text(encoding="utf-8").splitlines()
+
+
+def test_the_status_line_follows_the_input(qtbot, gui_guard, tmp_path: Path) -> None:
+    source = posts(tmp_path, 2)
+    dialog = BatchDialog(Settings(text_model="builtin:lite", vision_backend="none"))
+    qtbot.addWidget(dialog)
+    assert dialog.status.text() == "Choose what to analyse."
+    dialog.set_paths(source)
+    assert dialog.status.text() == "Press Start to analyse it."
+    default_output(source).write_text("", encoding="utf-8")
+    dialog.set_paths(source)
+    assert dialog.status.text() == "Press Resume to go on from where the last run stopped."
+    dialog.input_edit.setText("")
+    assert dialog.status.text() == "Choose what to analyse."
+    dialog.reject()
+
+
+def test_a_companion_text_outside_the_folder_names_the_tick_box(
+    qtbot, gui_guard, tmp_path: Path
+) -> None:
+    from tests.gui_support import ASTRONAUT
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(ASTRONAUT.read_bytes())
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the batch", encoding="utf-8")
+    (folder / "a.txt").symlink_to(secret)
+    dialog = BatchDialog(Settings(text_model="builtin:lite", vision_backend="none"))
+    qtbot.addWidget(dialog)
+    dialog.set_paths(folder, tmp_path / "out.jsonl")
+    dialog.start()
+    qtbot.waitUntil(lambda: "outside" in dialog.status.text(), timeout=WAIT_MS)
+    said = dialog.status.text()
+    assert "tick “Images may lie outside the table's folder”" in said and "--allow" not in said
+    dialog.reject()
+
+
+def test_a_refused_input_names_the_tick_box_not_the_option(
+    qtbot, gui_guard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vsa_desktop.core import batch
+    from vsa_desktop.core.errors import InputError
+
+    def refuse(_source: Path, _allow: bool = False) -> None:
+        raise InputError(f"The image x.png lies outside the input's folder; {batch.OUTSIDE_HINT}.")
+
+    monkeypatch.setattr(batch, "read_items", refuse)  # the whole input refused, not one row
+    dialog = BatchDialog(Settings(text_model="builtin:lite", vision_backend="none"))
+    qtbot.addWidget(dialog)
+    dialog.set_paths(posts(tmp_path, 1))
+    dialog.start()
+    qtbot.waitUntil(lambda: "outside" in dialog.status.text(), timeout=WAIT_MS)
+    said = dialog.status.text()
+    assert "tick “Images may lie outside the table's folder”" in said and "--allow" not in said
+    dialog.reject()

@@ -15,6 +15,7 @@ from vsa_desktop.cli.analyze import (
     open_history,
     request_from_args,
 )
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.core.terminal import safe
 
 if TYPE_CHECKING:
@@ -128,25 +129,34 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
-    """The end-of-run summary: counts per label, skipped, failures, history not kept."""
+def print_summary(
+    summary: BatchSummary, stream=sys.stderr, names: dict[str, str] | None = None
+) -> None:
+    """The end-of-run summary: counts per label, skipped, failures, history not kept.
+
+    ``names`` maps a row's key to how people know it (``row 5 (id a4)``); a key not in it
+    is named from the key alone.
+    """
+    from vsa_desktop.core.batch_input import row_name
+
     retried = f" ({summary.retried} tried again)" if summary.retried else ""
     print(
-        f"Analysed {summary.done} of {summary.total} items in {summary.seconds:.1f} s "
-        f"({summary.per_second:.1f} items/s){retried}; {summary.skipped} already done, "
-        f"{len(summary.failures)} failed.",
+        f"Analysed {summary.done:,} of {count(summary.total, 'item')} in {summary.seconds:.1f} s "
+        f"({summary.per_second:.1f} items/s){retried}; {summary.skipped:,} already done, "
+        f"{len(summary.failures):,} failed.",
         file=stream,
     )
     if summary.partial:
         print(
-            f"{summary.partial} item{'s were' if summary.partial != 1 else ' was'} read from "
-            "the text alone: the image was not found (status partial; a re-run reads "
-            "them again once the images are there).",
+            f"{count(summary.partial, 'item was', 'items were')} read from the text alone: "
+            f"{word(summary.partial, 'its image was', 'their images were')} not found (status "
+            f"partial; a re-run reads {word(summary.partial, 'it', 'them')} again once the "
+            f"{word(summary.partial, 'image is', 'images are')} there).",
             file=stream,
         )
     if summary.not_kept:
         print(
-            f"{summary.not_kept:,} result{'s' if summary.not_kept != 1 else ''} not kept in "
+            f"{count(summary.not_kept, 'result')} not kept in "
             f"history: {safe(summary.history_problem or '', one_line=True)}",
             file=stream,
         )
@@ -154,17 +164,26 @@ def print_summary(summary: BatchSummary, stream=sys.stderr) -> None:
         counts = ", ".join(f"{label} {n}" for label, n in summary.labels.most_common())
         print(f"Fused labels: {counts}.", file=stream)
     for key, message in summary.failures[:50]:
-        print(f"  failed {safe(key, one_line=True)}: {safe(message, one_line=True)}", file=stream)
+        name = (names or {}).get(key) or row_name(key)
+        print(f"  failed {safe(name, one_line=True)}: {safe(message, one_line=True)}", file=stream)
     if len(summary.failures) > 50:
         print(f"  ... and {len(summary.failures) - 50} more.", file=stream)
     if summary.failures:
         print(
-            "Failed rows are in the outputs too (status failed, with the reason); run the "
+            f"{word(len(summary.failures), 'The failed row is', 'Failed rows are')} in the outputs too (status failed, with the reason); run the "
             "same command again to retry them.",
             file=stream,
         )
     if summary.cancelled:
         print("Stopped early; run the same command again to continue.", file=stream)
+
+
+def failed_row_names(summary: BatchSummary, items: list[BatchItem]) -> dict[str, str]:
+    """The failed rows' names, from their input's ``id`` column when it has one."""
+    from vsa_desktop.core.batch_input import row_name
+
+    failed = {key for key, _message in summary.failures[:50]}  # only the ones printed
+    return {i.key: row_name(i.key, i.extra) for i in items if i.key in failed}
 
 
 def encoding_notes(items: list[BatchItem], source: Path) -> list[str]:
@@ -237,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     if problem is not None:
         summary.not_kept, summary.history_problem = summary.done, problem
-    print_summary(summary)
+    print_summary(summary, names=failed_row_names(summary, items))
     if summary.failures or summary.not_kept:
         return exitcodes.FAILED
     return exitcodes.OK

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,19 @@ def row_key(number: int, text: str, image_cell: str) -> str:
     """The key of a table row: its number and a digest of what it holds."""
     digest = hashlib.sha1(f"{text}\0{image_cell}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"{number}:{digest[:12]}"
+
+
+def row_name(key: str, extra: Mapping[str, object] | None = None) -> str:
+    """How messages name a row: ``row 5 (id a4)``, ``row 5``, or a folder item's file name.
+
+    The key (``5:20509571ff33``) is for resuming, not for people: its digest means nothing
+    to them, while the row number and the input's own ``id`` find the row in the table.
+    """
+    number, sep, digest = key.partition(":")
+    if not (sep and number.isdigit() and len(digest) == 12):
+        return key  # a folder item: its key is the image's file name
+    ident = str((extra or {}).get("id") or "").strip()
+    return f"row {number} (id {ident})" if ident else f"row {number}"
 
 
 def _table_items(

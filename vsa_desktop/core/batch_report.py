@@ -11,13 +11,15 @@ What is counted:
 * fused labels; per channel (text, image) the labels and the mean shown probability of
   each emotion;
 * agreement verdicts (consistent, different-strength, mixed, divergent; one channel);
-* the mixed-signal items (the channels name different labels), most divergent first
+* the readings where the channels disagree (verdict mixed or divergent: text and image
+  name different labels), most divergent first
   (lowest agreement score), at most ``top`` of them;
 * by a group column (an input column kept with each row, e.g. account or brand): fused
   labels per group, the ``MAX_GROUPS`` first distinct values exactly, later ones as
   "(other values)";
-* over a date/time column: fused labels per hour, resampled for the report to the hour,
-  day, week or month, whichever gives a readable number of points;
+* over a date/time column: fused labels per hour, resampled for the report onto every
+  hour, day, week, month or year of the span (whichever gives a readable number of points;
+  a period without rows is there with zero counts);
 * the models, runtimes, fusion rules and calibrations the results name.
 """
 
@@ -34,7 +36,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vsa_desktop.core.batch_input import row_name
 from vsa_desktop.core.errors import InputError
+from vsa_desktop.core.plural import count
 from vsa_desktop.core.result import NOTICE
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES
@@ -48,9 +52,12 @@ EXCERPT_CHARS = 400
 RESPONSIBLE_USE = (
     f"{NOTICE} Emotion recognition is restricted in some settings (under the EU AI Act, "
     "for example, in workplaces and education): check before you use it on people. "
-    "Counts describe what the posts express, not how their authors feel; a mixed signal is "
-    "worth a person's reading, not a conclusion."
+    "Counts describe what the posts express, not how their authors feel; a reading whose text "
+    "and image disagree is worth a person's reading, not a conclusion."
 )
+# The list of readings whose channels disagree has a name of its own: "Mixed signals" is
+# one of the two verdicts it holds (with "divergent"), and the Agreement section counts it.
+DISAGREE_TITLE = "Channels disagree: worth reading"
 CHANNELS = ("text", "vision", "fusion")
 CHANNEL_NAMES = {"text": "Text", "vision": "Image", "fusion": "Fused"}
 
@@ -71,6 +78,7 @@ class MixedItem:
     confidence: float
     agreement: float
     verdict: str
+    row: str = ""  # how people know the row: ``row 5 (id a4)`` (see batch_input.row_name)
 
 
 @dataclass
@@ -85,11 +93,16 @@ class ReportData:
         channel_labels: per channel (text, vision), its labels.
         channel_sums: per channel, the sum of each emotion's shown probability.
         channel_counts: per channel, how many results had it.
-        mixed: the mixed-signal items, most divergent first.
-        mixed_total: how many mixed-signal items there are in all.
+        mixed: the readings whose text and image disagree, most divergent first (the list
+            is named for what it holds, not for the verdict "mixed").
+        mixed_total: how many such readings there are in all.
         by_group: fused labels per value of ``group_column``.
         times: fused labels per hour (UTC) of ``time_column``.
         bad_times: rows whose ``time_column`` value is not a date.
+        bad_time_example: the first such value that is not empty (for the message).
+        group_seen, time_seen: results that have ``group_column``/``time_column`` at all
+            (as an input column or a result field), so a misspelt name can be told from
+            a column whose cells are empty.
         columns: the input columns kept with the results (for ``--by``/``--time``), and
             how many results have each.
     """
@@ -117,6 +130,9 @@ class ReportData:
     by_group: dict[str, Counter[str]] = field(default_factory=dict)
     times: dict[datetime, Counter[str]] = field(default_factory=dict)
     bad_times: int = 0
+    bad_time_example: str = ""
+    group_seen: int = 0
+    time_seen: int = 0
     failure_kinds: Counter[str] = field(default_factory=Counter)
     models: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     first_created: str = ""
@@ -128,6 +144,11 @@ class ReportData:
         n = self.channel_counts[channel]
         sums = self.channel_sums[channel]
         return {e: (sums[e] / n if n else 0.0) for e in EMOTIONS}
+
+    @property
+    def disagreements(self) -> int:
+        """Readings whose text and image name different emotions (verdict mixed or divergent)."""
+        return self.verdicts.get("mixed", 0) + self.verdicts.get("divergent", 0)
 
     def top_groups(self, limit: int = 15) -> list[tuple[str, Counter[str]]]:
         """The ``limit`` largest groups, then one row for all the others (when there are)."""
@@ -141,23 +162,37 @@ class ReportData:
         return shown
 
     def trend(self) -> tuple[str, list[tuple[datetime, Counter[str]]]]:
-        """Fused labels per period, the period chosen from the time span."""
+        """Fused labels per period, the period chosen from the time span.
+
+        Every period from the first to the last is there, an empty one with no counts,
+        so a chart never joins two distant periods as if the time between had data.
+        """
         if not self.times:
             return "", []
         first, last = min(self.times), max(self.times)
-        span = last - first
-        if span <= timedelta(days=3):
-            period = "hour"
-        elif span <= timedelta(days=120):
-            period = "day"
-        elif span <= timedelta(days=3 * 365):
-            period = "week"
-        else:
-            period = "month"
+        period = _period(last - first)
         merged: dict[datetime, Counter[str]] = {}
         for moment, counts in self.times.items():
             merged.setdefault(_floor(moment, period), Counter()).update(counts)
-        return period, sorted(merged.items())
+        points = []
+        moment, end = _floor(first, period), _floor(last, period)
+        while moment <= end:
+            points.append((moment, merged.get(moment, Counter())))
+            moment = next_period(moment, period)
+        return period, points
+
+
+def _period(span: timedelta) -> str:
+    """The period that gives a readable number of points over ``span``."""
+    if span <= timedelta(days=3):
+        return "hour"
+    if span <= timedelta(days=120):
+        return "day"
+    if span <= timedelta(days=3 * 365):
+        return "week"
+    if span <= timedelta(days=30 * 365):
+        return "month"
+    return "year"  # stray dates (year 1, 9999) would otherwise ask for 100,000 months
 
 
 def _floor(moment: datetime, period: str) -> datetime:
@@ -168,7 +203,53 @@ def _floor(moment: datetime, period: str) -> datetime:
         return day
     if period == "week":
         return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
+    if period == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def next_period(start: datetime, period: str) -> datetime:
+    """The start of the period after the one that begins at ``start``.
+
+    The last year or month a ``datetime`` can hold has no successor; the end of that
+    period (its last microsecond) stands in, so a chart can still close the step.
+    """
+    try:
+        if period == "hour":
+            return start + timedelta(hours=1)
+        if period == "day":
+            return start + timedelta(days=1)
+        if period == "week":
+            return start + timedelta(weeks=1)
+        if period == "month":
+            if start.month == 12:
+                return start.replace(year=start.year + 1, month=1)
+            return start.replace(month=start.month + 1)
+        return start.replace(year=start.year + 1)
+    except (OverflowError, ValueError):
+        return datetime.max.replace(tzinfo=start.tzinfo)
+
+
+def disagree_count(n: int) -> str:
+    """``N readings where text and image disagree`` (the header line's words)."""
+    return f"{count(n, 'reading')} where text and image disagree"
+
+
+def disagree_intro(data: ReportData) -> str:
+    """The sentence above the list of readings whose text and image disagree."""
+    if not data.mixed_total:
+        return "No reading has a text and an image that name different emotions."
+    head = count(data.mixed_total, "reading has", "readings have")
+    said = (
+        f"{head} a text and an image that name different emotions (verdict mixed signals "
+        "or divergent)"
+    )
+    shown = len(data.mixed)
+    if not shown:
+        return f"{said}; none is listed here."
+    if shown == data.mixed_total == 1:
+        return f"{said}."
+    return f"{said}; the {shown:,} most divergent (lowest agreement) first."
 
 
 def read_lines(path: Path) -> Iterator[str]:
@@ -286,23 +367,32 @@ def _add_result(data: ReportData, doc: dict[str, Any], batch: dict[str, Any]) ->
     else:
         extra = {}
     if data.group_column:
-        _add_group(data, _column(doc, extra, data.group_column), label)
+        value = _column(doc, extra, data.group_column)
+        data.group_seen += value is not None
+        _add_group(data, value or "", label)
     if data.time_column:
-        moment = parse_time(_column(doc, extra, data.time_column))
+        value = _column(doc, extra, data.time_column)
+        data.time_seen += value is not None
+        moment = parse_time(value or "")
         if moment is None:
             data.bad_times += 1
+            if value and value.strip() and not data.bad_time_example:
+                data.bad_time_example = value.strip()[:80]
         else:
             data.times.setdefault(moment.replace(minute=0, second=0, microsecond=0), Counter())[
                 label
             ] += 1
 
 
-def _column(doc: dict[str, Any], extra: dict[str, Any], name: str) -> str:
-    """A row's value in ``name``: an input column kept with the row, else a result field."""
+def _column(doc: dict[str, Any], extra: dict[str, Any], name: str) -> str | None:
+    """A row's value in ``name``: an input column kept with the row, else a result field.
+
+    None when the row has no such column or scalar field at all.
+    """
     if name in extra:
         return str(extra[name] if extra[name] is not None else "")
     value = doc.get(name)
-    return "" if value is None or isinstance(value, dict | list) else str(value)
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
 def _add_group(data: ReportData, value: str, label: str) -> None:
@@ -354,6 +444,7 @@ def _mixed_item(doc: dict[str, Any], batch: dict[str, Any]) -> MixedItem | None:
     ):
         return None
     inp = doc.get("input") or {}
+    extra = batch.get("extra")
     image = inp.get("image") if isinstance(inp.get("image"), dict) else {}
     words = str(inp.get("text") or "")
     return MixedItem(
@@ -369,6 +460,7 @@ def _mixed_item(doc: dict[str, Any], batch: dict[str, Any]) -> MixedItem | None:
         confidence=float(fusion.get("confidence") or 0.0),
         agreement=float((fusion.get("agreement") or {}).get("score") or 0.0),
         verdict=verdict,
+        row=row_name(str(batch.get("key") or ""), extra if isinstance(extra, dict) else None),
     )
 
 

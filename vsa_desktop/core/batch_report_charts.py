@@ -17,7 +17,7 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from vsa_desktop.core.batch_report import CHANNEL_NAMES, VERDICTS, ReportData
+from vsa_desktop.core.batch_report import CHANNEL_NAMES, VERDICTS, ReportData, next_period
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES
 
@@ -161,21 +161,29 @@ def groups_figure(data: ReportData, limit: int = 15) -> Figure:
 
 
 def trend_figure(data: ReportData) -> Figure:
-    """Fused labels per period of the time column, stacked."""
+    """Fused labels per period of the time column, stacked as steps.
+
+    Each period is a flat step as wide as the period, and a period without rows is a gap
+    at zero: a line or a stacked area between the points would draw counts (and slopes)
+    for the time between two periods that has none.
+    """
     period, points = data.trend()
     fig = _figure(3.4)
     ax = fig.add_subplot()
     if points:
-        xs = date2num([moment for moment, _c in points])
-        series = [[c.get(e, 0) for _m, c in points] for e in EMOTIONS]
-        if len(points) == 1:
-            bottom = 0
-            for e, values in zip(EMOTIONS, series, strict=True):
-                ax.bar(xs, values, bottom=bottom, color=EMOTION_COLORS[e], label=e, width=0.02)
-                bottom += values[0]
-        else:
-            ax.stackplot(xs, series, labels=list(EMOTIONS),
-                         colors=[EMOTION_COLORS[e] for e in EMOTIONS])  # fmt: skip
+        starts = [moment for moment, _c in points]
+        edges = date2num([*starts, next_period(starts[-1], period)])
+        bottom = [0] * len(points)
+        for e in EMOTIONS:
+            values = [c.get(e, 0) for _m, c in points]
+            top = [a + b for a, b in zip(bottom, values, strict=True)]
+            # step="post" holds each value over [start, next start); the last is repeated
+            # so the final period has its width too.
+            ax.fill_between(edges, [*bottom, bottom[-1]], [*top, top[-1]], step="post",
+                            color=EMOTION_COLORS[e], label=e, linewidth=0)  # fmt: skip
+            bottom = top
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(bottom=0)
         ax.legend(ncols=7, fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
         ax.xaxis_date()
         fig.autofmt_xdate()

@@ -22,12 +22,15 @@ from vsa_desktop import __version__
 from vsa_desktop.core import batch_report_charts
 from vsa_desktop.core.batch_report import (
     CHANNEL_NAMES,
+    DISAGREE_TITLE,
     RESPONSIBLE_USE,
     SINGLE,
     VERDICTS,
     MixedItem,
     ReportData,
+    disagree_intro,
 )
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
@@ -92,13 +95,12 @@ def _card(value: str, label: str, key: str) -> str:
 
 
 def _summary(data: ReportData) -> str:
-    mixed = data.verdicts.get("mixed", 0) + data.verdicts.get("divergent", 0)
     top = data.fused.most_common(1)
     cards = [
-        _card(f"{data.rows:,}", "rows", "rows"),
-        _card(f"{data.results:,}", "readings", "results"),
-        _card(f"{data.failed:,}", "failed rows", "failed"),
-        _card(f"{mixed:,}", "mixed signals", "mixed"),
+        _card(f"{data.rows:,}", word(data.rows, "row", "rows"), "rows"),
+        _card(f"{data.results:,}", word(data.results, "reading", "readings"), "results"),
+        _card(f"{data.failed:,}", word(data.failed, "failed row", "failed rows"), "failed"),
+        _card(f"{data.disagreements:,}", "text and image disagree", "mixed"),
         _card(e(top[0][0]) if top else "–", "most common fused label", "top"),
     ]
     span = ""
@@ -108,7 +110,9 @@ def _summary(data: ReportData) -> str:
     if data.partial:
         extras.append(f"{data.partial:,} read from the text alone (image missing)")
     if data.skipped_lines:
-        extras.append(f"{data.skipped_lines:,} lines that are not batch rows were skipped")
+        extras.append(
+            f"{count(data.skipped_lines, 'line that is not a batch row was', 'lines that are not batch rows were')} skipped"
+        )
     if data.failed:
         kinds = ", ".join(f"{e(k)} {n:,}" for k, n in data.failure_kinds.most_common())
         extras.append(f"failed rows by kind: {kinds}")
@@ -173,13 +177,10 @@ def _verdict_table(data: ReportData) -> str:
 
 
 def _mixed(data: ReportData, thumbs: dict[str, bytes]) -> str:
-    title = "<h2>Mixed signals worth reading</h2>"
+    title = f"<h2>{DISAGREE_TITLE}</h2>"
+    intro = f"<p>{disagree_intro(data)}</p>"
     if not data.mixed:
-        return f'<section id="mixed">{title}<p>No result has a text and an image that name different emotions.</p></section>'
-    intro = (
-        f"<p>{data.mixed_total:,} results have a text and an image that name different "
-        f"emotions; the {len(data.mixed)} most divergent (lowest agreement) first.</p>"
-    )
+        return f'<section id="mixed">{title}{intro}</section>'
     items = "".join(_mixed_item(item, thumbs.get(item.key)) for item in data.mixed)
     return f'<section id="mixed">{title}{intro}<ol class="mixed" id="mixed-items">{items}</ol></section>'
 
@@ -197,7 +198,7 @@ def _mixed_item(item: MixedItem, thumb: bytes | None) -> str:
         f'<span class="tag">fused {e(item.fused_label)} {percent(item.confidence)}</span>'
         f'<span class="tag">agreement {item.agreement:.2f}</span>'
         f'<div class="text">{e(item.text)}</div>'
-        f'<div class="sub">{e(item.image_name)} · row {e(item.key)}</div></div></li>'
+        f'<div class="sub">{e(item.image_name)} · {e(item.row or item.key)}</div></div></li>'
     )
 
 
@@ -212,18 +213,25 @@ def _group_table(data: ReportData) -> str:
         f'<td class="n">{sum(c.values()):,}</td>{_label_cells(c)}</tr>'
         for name, c in data.top_groups()
     )
-    note = f"<p>{len(data.by_group):,} distinct values.</p>"
+    note = f"<p>{count(len(data.by_group), 'distinct value')}.</p>"
     return f'<table id="group-counts"><tr><th>{e(data.group_column)}</th><th>results</th>{head}</tr>{rows}</table>{note}'
 
 
 def _trend_table(data: ReportData) -> str:
     period, points = data.trend()
-    bad = f" {data.bad_times:,} rows have no readable date there." if data.bad_times else ""
+    bad = (
+        f" {count(data.bad_times, 'row has', 'rows have')} no readable date there."
+        if data.bad_times
+        else ""
+    )
     if not points:
         return f"<p>No row has a readable date in {e(data.time_column)}.{bad}</p>"
-    fmt = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "week of %Y-%m-%d"}.get(
-        period, "%Y-%m"
-    )
+    fmt = {
+        "hour": "%Y-%m-%d %H:00",
+        "day": "%Y-%m-%d",
+        "week": "week of %Y-%m-%d",
+        "month": "%Y-%m",
+    }.get(period, "%Y")
     head = "".join(f"<th>{x}</th>" for x in EMOTIONS)
     shown = points[-60:]
     rows = "".join(

@@ -1,4 +1,4 @@
-"""Thumbnails for the report's mixed-signal items.
+"""Thumbnails for the report's list of readings whose text and image disagree.
 
 JSONL rows do not carry pixels. An item's thumbnail comes from its image file when that
 file is still at its path (relative to the images folder, confined to it like batch inputs,

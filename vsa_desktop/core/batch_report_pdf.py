@@ -1,7 +1,7 @@
 """The batch report as a PDF: the HTML report's sections on A4 pages, drawn with matplotlib.
 
-Pages: summary and fused labels; per channel and agreement; the mixed-signal items (with
-thumbnails); the group breakdown and the trend (when asked for); models, calibration and
+Pages: summary and fused labels; per channel and agreement; the readings whose text and
+image disagree (with thumbnails); the group breakdown and the trend (when asked for); models, calibration and
 the responsible-use note. Text from the data is drawn as plain text (never mathtext).
 """
 
@@ -17,7 +17,15 @@ from matplotlib.figure import Figure
 
 from vsa_desktop import __version__
 from vsa_desktop.core import batch_report_charts
-from vsa_desktop.core.batch_report import RESPONSIBLE_USE, MixedItem, ReportData
+from vsa_desktop.core.batch_report import (
+    DISAGREE_TITLE,
+    RESPONSIBLE_USE,
+    MixedItem,
+    ReportData,
+    disagree_count,
+    disagree_intro,
+)
+from vsa_desktop.core.plural import count
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
@@ -61,12 +69,12 @@ def _summary_page(data: ReportData) -> Figure:
     y = _text(page, 0.95, "Batch report", 18, weight="bold")
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     y = _text(page, y, f"{data.source} · made {made} by VSA Desktop {__version__}", 9, color="#555")
-    mixed = data.verdicts.get("mixed", 0) + data.verdicts.get("divergent", 0)
     y = _text(
         page,
         y - 0.01,
-        f"{data.rows:,} rows: {data.results:,} readings ({data.partial:,} from the text alone), "
-        f"{data.failed:,} failed; {mixed:,} mixed signals.",
+        f"{count(data.rows, 'row')}: {count(data.results, 'reading')} ({data.partial:,} from the "
+        "text alone), "
+        f"{data.failed:,} failed; {disagree_count(data.disagreements)}.",
         11,
     )
     if data.first_created:
@@ -95,21 +103,14 @@ def _mixed_pages(data: ReportData, thumbs: dict[str, bytes]) -> list[Figure]:
     """As many items a page as fit (their texts differ in length), the first with the intro."""
     items = data.mixed or []
     page = _page()
-    y = _text(page, 0.95, "Mixed signals worth reading", 14, weight="bold")
-    y = _text(
-        page,
-        y,
-        f"{data.mixed_total:,} results have a text and an image that name different "
-        f"emotions; the {len(items)} most divergent first."
-        if items
-        else "No result has a text and an image that name different emotions.",
-    )
+    y = _text(page, 0.95, DISAGREE_TITLE, 14, weight="bold")
+    y = _text(page, y, disagree_intro(data))
     pages = [page]
     for item in items:
         if y - 0.01 - _item_height(item) < BOTTOM:
             page = _page()
             pages.append(page)
-            y = _text(page, 0.95, "Mixed signals worth reading (continued)", 14, weight="bold")
+            y = _text(page, 0.95, f"{DISAGREE_TITLE} (continued)", 14, weight="bold")
         y = _mixed_item(page, item, thumbs.get(item.key), y - 0.01)
     return pages
 
@@ -143,7 +144,7 @@ def _mixed_item(page: Figure, item: MixedItem, thumb: bytes | None, y: float) ->
     for line in _text_lines(item):
         page.text(left, y, line, fontsize=8.5, va="top", parse_math=False)
         y -= LINE * 0.95
-    page.text(left, y, f"{item.image_name} · row {item.key}", fontsize=7.5, color="#666",
+    page.text(left, y, f"{item.image_name} · {item.row or item.key}", fontsize=7.5, color="#666",
               va="top", parse_math=False)  # fmt: skip
     y -= LINE
     return min(y, top - 0.1)
@@ -156,12 +157,14 @@ def _breakdown_page(data: ReportData) -> Figure | None:
     page = _page()
     y = _text(page, 0.95, "Breakdown", 14, weight="bold")
     if "groups" in charts:
-        y = _text(page, y, f"By {data.group_column}: {len(data.by_group):,} distinct values.")
+        y = _text(
+            page, y, f"By {data.group_column}: {count(len(data.by_group), 'distinct value')}."
+        )
         _chart(page, batch_report_charts.groups_figure(data), y, 0.42)
         y -= 0.44
     if "trend" in charts:
         period, points = data.trend()
-        y = _text(page, y, f"Over time ({data.time_column}): {len(points)} {period}s (UTC).")
+        y = _text(page, y, f"Over time ({data.time_column}): {count(len(points), period)} (UTC).")
         _chart(page, batch_report_charts.trend_figure(data), y, 0.36)
     return page
 
@@ -171,7 +174,7 @@ def _models_page(data: ReportData) -> Figure:
     y = _text(page, 0.95, "Models and calibration", 14, weight="bold")
     for what, counts in data.models.items():
         for name, n in counts.most_common():
-            y = _text(page, y, f"{what}: {name} ({n:,} results)")
+            y = _text(page, y, f"{what}: {name} ({count(n, 'result')})")
     y = _text(page, y - 0.02, "Responsible use", 14, weight="bold")
     _text(page, y, RESPONSIBLE_USE, 10)
     return page

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from vsa_desktop.core.cancel import CancelToken
 from vsa_desktop.core.errors import VsaError
+from vsa_desktop.core.plural import count, word
 from vsa_desktop.gui.dialogs import dialogs_enabled
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
@@ -184,6 +185,16 @@ class BatchDialog(QDialog):
         if text.strip():
             self.output_edit.setText(str(default_output(Path(text.strip()))))
         self._update_start_label()
+        if self.token is None:  # a new input: an earlier run's sentence no longer applies
+            self.status.setText(self._idle_sentence())
+
+    def _idle_sentence(self) -> str:
+        """What the status line says before a run: what to do next."""
+        if not self.input_edit.text().strip():
+            return "Choose what to analyse."
+        if self.start_button.text() == "Resume":
+            return "Press Resume to go on from where the last run stopped."
+        return "Press Start to analyse it."
 
     def _update_start_label(self) -> None:
         out = self.output_edit.text().strip()
@@ -195,6 +206,8 @@ class BatchDialog(QDialog):
         if output is not None:
             self.output_edit.setText(str(output))
         self._update_start_label()
+        if self.token is None:
+            self.status.setText(self._idle_sentence())
 
     def start(self) -> None:
         """Run (or resume) the batch on a worker thread."""
@@ -246,7 +259,8 @@ class BatchDialog(QDialog):
             if isinstance(exc, VsaError)
             else "Something unexpected went wrong; the details are in the log."
         )
-        self.status.setText(message)
+        # A core refusal names the CLI option; the window has a tick box for it instead.
+        self.status.setText(for_gui_batch(message))
         self._stopped()
 
     def _on_task_cancelled(self, _task: int) -> None:  # the dialog closed while running
@@ -281,21 +295,26 @@ class BatchDialog(QDialog):
 def summary_sentence(summary: BatchSummary) -> str:
     """What a run did, in a few sentences: counts, the commonest failure reason, history."""
     said = (
-        f"Analysed {summary.done:,} of {summary.total:,} items; {summary.skipped:,} were "
-        f"already done, {len(summary.failures):,} failed."
+        f"Analysed {summary.done:,} of {count(summary.total, 'item')}; {summary.skipped:,} "
+        f"{word(summary.skipped, 'was', 'were')} already done, {len(summary.failures):,} failed."
     )
     if summary.partial:
-        said += f" {summary.partial:,} were read from the text alone (image missing)."
+        said += f" {summary.partial:,} {word(summary.partial, 'was', 'were')} read from the text "
+        said += f"alone ({word(summary.partial, 'image', 'images')} missing)."
     if summary.failures:
         reason, n = Counter(message for _key, message in summary.failures).most_common(1)[0]
         said += f" Most failures ({n:,}): {for_gui_batch(reason)}"
     if summary.not_kept and summary.history_problem:
-        said += f" {summary.not_kept:,} results were not kept in history: "
+        said += f" {count(summary.not_kept, 'result was', 'results were')} not kept in history: "
         said += for_gui_batch(summary.history_problem)
     if summary.cancelled:
         said += " Stopped: press Resume to go on."
     elif summary.failures:
-        said += " Failed rows are in the results with their reason; Resume tries them again."
+        said += (
+            " The failed row is in the results with its reason; Resume tries it again."
+            if len(summary.failures) == 1
+            else " Failed rows are in the results with their reason; Resume tries them again."
+        )
     return said
 
 

@@ -1,5 +1,5 @@
 """The batch report window's parts: charts rendered off the GUI thread and shown as images,
-and the mixed-signal list as rich text with its thumbnails."""
+and the list of readings whose text and image disagree as rich text with its thumbnails."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from vsa_desktop.core.batch_report import ReportData
 
 THUMB_PX = 64
+DISAGREE_TAB = "Channels disagree"
 
 
 def rasterise(figure: Figure, ratio: float) -> QImage:
@@ -62,10 +63,10 @@ class ChartImage(QWidget):
 
 
 def mixed_browser(data: ReportData, thumbs: dict[str, QImage]) -> QTextBrowser:
-    """The mixed-signal items in a read-only browser, thumbnails as document resources."""
+    """The readings whose channels disagree in a read-only browser, thumbnails as document resources."""
     browser = QTextBrowser()
     browser.setOpenLinks(False)
-    browser.setAccessibleName("Mixed signals")
+    browser.setAccessibleName(DISAGREE_TAB)
     for key, image in thumbs.items():
         browser.document().addResource(
             QTextDocument.ResourceType.ImageResource, QUrl(_thumb_url(key)), image
@@ -79,12 +80,13 @@ def _thumb_url(key: str) -> str:
 
 
 def _mixed_html(data: ReportData, with_thumb: set[str]) -> str:
-    """The mixed-signal items as rows: thumbnail, verdict and labels, the text, where from."""
+    """The readings whose channels disagree as rows: thumbnail, verdict and labels, the text, where from."""
+    from vsa_desktop.core.batch_report import disagree_intro
     from vsa_desktop.core.batch_report_html import e
     from vsa_desktop.core.verdict import VERDICT_TITLES, percent
 
     if not data.mixed:
-        return "<p>No result has a text and an image that name different emotions.</p>"
+        return f"<p>{disagree_intro(data)}</p>"
     rows = []
     for item in data.mixed:
         thumb = (
@@ -103,10 +105,7 @@ def _mixed_html(data: ReportData, with_thumb: set[str]) -> str:
         )
         rows.append(
             f'<tr><td width="{THUMB_PX + 8}">{thumb}</td><td>{tags}<br>{e(item.text)}<br>'
-            f'<span style="color:gray">{e(item.image_name)} · row {e(item.key)}</span></td></tr>'
+            f'<span style="color:gray">{e(item.image_name)} · {e(item.row or item.key)}</span></td></tr>'
         )
-    intro = (
-        f"<p>{data.mixed_total:,} results have a text and an image that name different "
-        f"emotions; the {len(data.mixed)} most divergent (lowest agreement) first.</p>"
-    )
+    intro = f"<p>{disagree_intro(data)}</p>"
     return f'{intro}<table cellspacing="6">{"".join(rows)}</table>'

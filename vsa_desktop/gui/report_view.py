@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from vsa_desktop.core.cancel import CancelToken, check
 from vsa_desktop.core.errors import VsaError
 from vsa_desktop.gui.dialogs import dialogs_enabled
-from vsa_desktop.gui.report_parts import ChartImage, mixed_browser, rasterise
+from vsa_desktop.gui.report_parts import DISAGREE_TAB, ChartImage, mixed_browser, rasterise
 from vsa_desktop.gui.workers import TaskRunner, TaskSignals
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ class ReportView(QDialog):
             elif key == "trend":
                 title = f"Over time ({data.time_column})"
             self.tabs.addTab(ChartImage(image, f"{title} chart"), title)
-        self.tabs.addTab(mixed_browser(data, loaded.thumb_images), "Mixed signals")
+        self.tabs.addTab(mixed_browser(data, loaded.thumb_images), DISAGREE_TAB)
         self._fill_columns(data)
         self._set_idle(True)
         self.loaded.emit(data)
@@ -270,8 +270,10 @@ class ReportView(QDialog):
 
 
 def _summary_of(data: ReportData) -> str:
-    mixed = data.verdicts.get("mixed", 0) + data.verdicts.get("divergent", 0)
+    from vsa_desktop.core.batch_report import disagree_count
+    from vsa_desktop.core.plural import count
+
     return (
-        f"{data.rows:,} rows: {data.results:,} readings, {data.failed:,} failed, "
-        f"{mixed:,} mixed signals."
+        f"{count(data.rows, 'row')}: {count(data.results, 'reading')}, {data.failed:,} "
+        f"failed, {disagree_count(data.disagreements)}."
     )
