@@ -109,3 +109,11 @@ def test_level_meaning_needs_measured_figures() -> None:
     assert result.fusion is not None
     assert verdict.level_meaning(result.fusion) == ""  # not measured for these toy models
     assert "not calibrated" in verdict.confidence_sentence(result.fusion)
+
+
+def test_fusion_is_described_in_words_for_one_and_two_channels() -> None:
+    both = result_for(one_hot("happy", 0.9), one_hot("sad", 0.6))
+    assert both.fusion is not None
+    assert verdict.fusion_words(both.fusion) == "product, text 50 % / image 50 %"
+    alone = fuse(one_hot("sad", 0.9), None)
+    assert alone is not None and verdict.fusion_words(alone) == "text only"

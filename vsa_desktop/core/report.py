@@ -79,11 +79,9 @@ def _models(result: AnalysisResult) -> str:
         parts.append(f"text {t.model} ({t.runtime}, {verdict.calibration_words(t.calibrated)})")
     if result.vision:
         v = result.vision
-        parts.append(f"image {v.backend}: {v.model} ({verdict.calibration_words(v.calibrated)})")
+        parts.append(f"image {v.backend}: {v.model}, {verdict.calibration_words(v.calibrated)}")
     if result.fusion:
-        f = result.fusion
-        text_w, image_w = f.weights.get("text", 0.0), f.weights.get("vision", 0.0)
-        parts.append(f"fusion {f.rule}, text {text_w:.0%} / image {image_w:.0%}")
+        parts.append(f"fusion {verdict.fusion_words(result.fusion)}")
     return "; ".join(parts) or "none"
 
 

@@ -127,6 +127,14 @@ def level_meaning(fusion: FusionResult) -> str:
     return f"In validation, {one}the fused label was then right {right} of the time."
 
 
+def fusion_words(fusion: FusionResult) -> str:
+    """``product, text 50 % / image 50 %``, or ``text only`` for one channel."""
+    if fusion.single_channel:
+        return f"{'text' if fusion.single_channel == 'text' else 'image'} only"
+    text_w, image_w = fusion.weights.get("text", 0.0), fusion.weights.get("vision", 0.0)
+    return f"{fusion.rule}, text {percent(text_w)} / image {percent(image_w)}"
+
+
 def calibration_words(calibrated: bool) -> str:
     """``calibrated`` or ``raw scores, not calibrated`` (for detail lines)."""
     return "calibrated" if calibrated else "raw scores, not calibrated"

@@ -220,7 +220,7 @@ def _details_html(result: AnalysisResult) -> str:
             lines.append(cues_html(v))
     if result.fusion:
         f = result.fusion
-        how = f"{f.rule}, text {f.weights.get('text', 0):.0%} / image {f.weights.get('vision', 0):.0%}"
+        how = verdict.fusion_words(f)
         lines.append(
             f"<b>Fused</b> ({html.escape(how)}, {verdict.calibration_words(f.calibrated)}): "
             f"{_labels_html(f.shown_scores)}"
