@@ -162,6 +162,20 @@ def history_ready(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(ready, timeout=WAIT_MS)
 
 
+def shown_window(qtbot: Any, settings: Settings, active: bool = False) -> Any:
+    """A MainWindow on ``settings``, shown with its history open (and focused if ``active``)."""
+    from vsa_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    history_ready(qtbot, win)
+    if active:
+        win.activateWindow()
+        qtbot.waitActive(win)
+    return win
+
+
 @pytest.fixture
 def gui_settings(tiny_model_dir: Path) -> Settings:
     """Settings for a window: the tiny text model, the local face model, no first-run notice."""

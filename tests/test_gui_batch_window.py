@@ -22,7 +22,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from tests.gui_support import GUI_MARKS, WAIT_MS, gui_guard, history_ready, wait_for  # noqa: F401
+from tests.gui_support import (  # noqa: F401
+    GUI_MARKS,
+    WAIT_MS,
+    gui_guard,
+    history_ready,
+    shown_window,
+    wait_for,
+)
 from tests.test_gui_batch import keys, posts
 from vsa_desktop.core.settings import Settings
 from vsa_desktop.gui import batch_menu
@@ -39,12 +46,7 @@ def window(qtbot, gui_guard: None) -> Iterator[MainWindow]:
     settings = Settings(
         text_model="builtin:lite", vision_backend="local", first_run_notice_dismissed=True
     )
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    history_ready(qtbot, win)
-    win.activateWindow()
-    qtbot.waitActive(win)
+    win = shown_window(qtbot, settings, active=True)
     yield win
     win.close()
 

@@ -21,6 +21,7 @@ from tests.gui_support import (  # noqa: F401
     gui_guard,
     gui_settings,
     history_ready,
+    shown_window,
     wait_for,
 )
 from tests.test_gui_main_window import drop_and_wait, drop_file
@@ -40,12 +41,7 @@ pytestmark = GUI_MARKS
 
 @pytest.fixture
 def window(qtbot, gui_guard: None, gui_settings: Settings) -> Iterator[MainWindow]:
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.show()
-    history_ready(qtbot, win)
-    win.activateWindow()
-    qtbot.waitActive(win)
+    win = shown_window(qtbot, gui_settings, active=True)
     yield win
     win.close()
 

@@ -24,6 +24,7 @@ from tests.gui_support import (  # noqa: F401
     gui_guard,
     gui_settings,
     history_ready,
+    shown_window,
     wait_for,
 )
 from vsa_desktop.core import pipeline, verdict
@@ -40,10 +41,7 @@ WAIT_MS = 120_000
 
 @pytest.fixture
 def window(qtbot, gui_guard: None, gui_settings: Settings) -> Iterator[MainWindow]:
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.show()
-    history_ready(qtbot, win)
+    win = shown_window(qtbot, gui_settings)
     yield win
     win.close()
 
