@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_vsa
+from vsa_desktop.core.verdict import percent
 
 
 @pytest.fixture
@@ -18,13 +19,17 @@ def vsa(vsa_home: Path):
 
 
 def test_analyze_twice_list_show_export_delete(vsa, tiny_model_dir: Path, tmp_path: Path) -> None:
-    ids = []
+    ids, shown_conf = [], []
     for text in ("I can't believe we won!", "I miss her so much"):
         p = vsa("analyze", "--text", text, "--text-model", str(tiny_model_dir))
         assert p.returncode == 0, p.stderr
         ids.append(json.loads(p.stdout)["id"])
+        shown_conf.append(percent(json.loads(p.stdout)["fusion"]["confidence"]))
     listing = vsa("history", "list")
     assert listing.returncode == 0
+    for row_id, conf in zip(ids, shown_conf, strict=True):  # the one number, in the table too
+        row = next(line for line in listing.stdout.splitlines() if line.startswith(row_id[:8]))
+        assert f"  {conf}  " in row
     assert ids[0][:8] in listing.stdout and ids[1][:8] in listing.stdout
     assert listing.stdout.index(ids[1][:8]) < listing.stdout.index(ids[0][:8])  # newest first
     shown = json.loads(vsa("history", "show", ids[0][:8]).stdout)

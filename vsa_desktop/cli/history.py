@@ -86,6 +86,8 @@ def _print_entries(entries: list[HistoryEntry], as_json: bool, total: int) -> No
     import dataclasses
     import json
 
+    from vsa_desktop.core.verdict import percent
+
     if as_json:
         for entry in entries:
             print(json.dumps(dataclasses.asdict(entry), ensure_ascii=False))
@@ -93,14 +95,19 @@ def _print_entries(entries: list[HistoryEntry], as_json: bool, total: int) -> No
     if not entries:
         print("No results.")
         return
-    print(f"{'id':8}  {'created (UTC)':20}  {'mode':10}  {'fused':8}  {'agree':>5}  text / image")
+    print(
+        f"{'id':8}  {'created (UTC)':20}  {'mode':10}  {'fused':8}  {'conf':>6}  {'agree':>5}  "
+        "text / image"
+    )
     for e in entries:
         agree = f"{e.agreement_score:.2f}" if e.agreement_score is not None else "-"
+        # the one confidence shown everywhere (GUI headline, chart, exports)
+        conf = percent(e.fused_confidence) if e.fused_confidence is not None else "-"
         what = (e.excerpt or "").replace("\n", " ")[:40] or (e.image_name or "")
         cells = (e.id[:8], e.created_at, e.mode, e.fused_label or "-")
         row_id, created, mode, fused = (safe(c, one_line=True) for c in cells)
         print(
-            f"{row_id:8}  {created:20}  {mode:10}  {fused:8}  "
+            f"{row_id:8}  {created:20}  {mode:10}  {fused:8}  {conf:>6}  "
             f"{agree:>5}  {safe(what, one_line=True)}"
         )
     print(f"({len(entries)} of {total})")
