@@ -101,3 +101,10 @@ def test_batch_without_explain_leaves_the_column_empty(vsa_home: Path, tmp_path:
     with out_csv.open(encoding="utf-8-sig", newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert row["text_top_words"] == ""
+
+
+def test_explain_on_an_image_alone_says_there_is_no_text(vsa_home: Path) -> None:
+    image = str(Path(__file__).parent / "data" / "astronaut.png")
+    p = run_vsa(vsa_home, "analyze", "--image", image, "--vision", "local", "--explain")
+    assert p.returncode == 0, p.stderr
+    assert "--explain explains the words of a text; this input has none." in p.stderr

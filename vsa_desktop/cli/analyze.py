@@ -159,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         )
     print(result.to_json(), flush=True)
     print_top_words(result)
+    if getattr(args, "explain", False) and result.text is None:
+        common.note("--explain explains the words of a text; this input has none.")
     for warning in result.warnings:
         common.note(warning)
     if args.json or args.chart:
