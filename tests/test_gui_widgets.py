@@ -330,9 +330,9 @@ def test_latest_task_keeps_only_the_newest_answer(qtbot, gui_guard):
         return "old"
 
     task.start(slow)
-    task.start(lambda token, progress: "new")
+    task.start(lambda token, progress: "new")  # one worker thread: it runs after "slow"
+    gate.set()  # "slow" ends (or never started) and its answer must be dropped
     qtbot.waitUntil(lambda: got == ["new"], timeout=10_000)
-    gate.set()
     qtbot.waitUntil(lambda: not task.runner.busy, timeout=10_000)
     qtbot.wait(50)
     assert got == ["new"] and not task.running
