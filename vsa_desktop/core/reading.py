@@ -60,36 +60,26 @@ def channel_calibration(key: str, calibration: CalibrationSet) -> ChannelCalibra
 
 def calibrate_text(text: TextResult, calibration: CalibrationSet | None = None) -> TextResult:
     """The text reading with calibrated probabilities (or marked uncalibrated)."""
-    if text.calibration is not None:  # already done (e.g. a batch's grouped texts)
-        return text
-    entry = channel_calibration(text_key(text), calibration or load_calibration())
-    if entry is None:
-        return dataclasses.replace(text, calibrated=False, probabilities=None)
-    probabilities = entry.apply(text.scores)
-    label, confidence = top(probabilities)
-    return dataclasses.replace(
-        text,
-        probabilities=probabilities,
-        label=label,
-        confidence=confidence,
-        calibrated=True,
-        calibration=entry.method,
-    )
+    return _calibrated(text, text_key(text), calibration)
 
 
 def calibrate_vision(
     vision: VisionResult, calibration: CalibrationSet | None = None
 ) -> VisionResult:
     """The vision reading with calibrated probabilities (or marked uncalibrated)."""
-    if vision.calibration is not None:
-        return vision
-    entry = channel_calibration(vision_key(vision), calibration or load_calibration())
+    return _calibrated(vision, vision_key(vision), calibration)
+
+
+def _calibrated(channel: ChannelT, key: str, calibration: CalibrationSet | None) -> ChannelT:
+    if channel.calibration is not None:  # already done (e.g. a batch's grouped texts)
+        return channel
+    entry = channel_calibration(key, calibration or load_calibration())
     if entry is None:
-        return dataclasses.replace(vision, calibrated=False, probabilities=None)
-    probabilities = entry.apply(vision.scores)
+        return dataclasses.replace(channel, calibrated=False, probabilities=None)
+    probabilities = entry.apply(channel.scores)
     label, confidence = top(probabilities)
     return dataclasses.replace(
-        vision,
+        channel,
         probabilities=probabilities,
         label=label,
         confidence=confidence,
