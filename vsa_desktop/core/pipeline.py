@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vsa_desktop.core import fusion, reading
 from vsa_desktop.core.cancel import CancelToken, ProgressCallback, check
@@ -51,6 +51,28 @@ class AnalysisRequest:
     notes: tuple[str, ...] = ()  # sentences about the input (e.g. its encoding), kept in warnings
     explain: bool = False  # add text.explanation and fusion.parts (``core.explain``)
     explain_every: bool = False  # with explain: word weights for all seven emotions too
+
+
+def settings_request(
+    settings: Settings, offline: bool | None = None, **fields: Any
+) -> AnalysisRequest:
+    """A request with the models, weights and fusion rule that ``settings`` choose.
+
+    Args:
+        settings: the preferences (kept in the request for the backends).
+        offline: the window's Offline switch; default: what the settings say.
+        **fields: the input (``text``, ``image``, ...) and anything else of the request.
+    """
+    return AnalysisRequest(
+        text_model=settings.effective_text_model(),
+        text_runtime=settings.text_runtime,
+        vision=settings.vision_backend,
+        weights=settings.weights,
+        fusion_rule=settings.fusion_rule,
+        offline=settings.effective_offline() if offline is None else offline,
+        settings=settings,
+        **fields,
+    )
 
 
 @dataclass

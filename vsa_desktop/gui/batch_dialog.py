@@ -69,20 +69,10 @@ def batch_call(
             read_items,
             run_batch,
         )
-        from vsa_desktop.core.pipeline import AnalysisRequest
+        from vsa_desktop.core.pipeline import settings_request
 
         items, extra = read_items(source, allow_outside)
-        template = RequestTemplate(
-            AnalysisRequest(
-                text_model=settings.effective_text_model(),
-                text_runtime=settings.text_runtime,
-                vision=settings.vision_backend,
-                weights=settings.weights,
-                fusion_rule=settings.fusion_rule,
-                offline=settings.effective_offline(),
-                settings=settings,
-            )
-        )
+        template = RequestTemplate(settings_request(settings))
         last = [0.0]
 
         def report(processed: int, total: int, _summary: object) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from vsa_desktop.core.history import HistoryStore
-from vsa_desktop.core.pipeline import AnalysisRequest
+from vsa_desktop.core.pipeline import AnalysisRequest, settings_request
 from vsa_desktop.core.result import AnalysisResult
 from vsa_desktop.core.settings import Settings, load_settings, save_settings
 from vsa_desktop.gui.about_dialog import AboutDialog
@@ -167,18 +167,12 @@ class MainWindow(QMainWindow):
     def build_request(self) -> AnalysisRequest:
         """The request for what is in the drop zone and the text box, with the settings."""
         text = self.text_input.text()
-        s = self.settings
-        return AnalysisRequest(
+        return settings_request(
+            copy.deepcopy(self.settings),  # the worker's copy: later edits do not reach it
+            offline=self.offline(),
             text=text if text.strip() else None,
             image=self.drop_zone.loaded,
             image_name=self.drop_zone.image_name,
-            text_model=s.effective_text_model(),
-            text_runtime=s.text_runtime,
-            vision=s.vision_backend,
-            weights=s.weights,
-            fusion_rule=s.fusion_rule,
-            offline=self.offline(),
-            settings=copy.deepcopy(s),
         )
 
     def analyze(self) -> int:
