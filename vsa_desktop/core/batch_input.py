@@ -27,7 +27,6 @@ MAX_CSV_BYTES = 256 * 2**20
 MAX_TABLE_BYTES = 2 * 2**30  # JSONL and Parquet inputs: read whole, then parsed
 MAX_JSONL_LINE_BYTES = 8 * 2**20
 OUTSIDE_HINT = "add --allow-paths-outside to allow it"
-TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
 
 @dataclass(frozen=True)

@@ -194,11 +194,6 @@ class BatchOutputs:
             self.parquet = ParquetOutput(parquet, self.input_columns)
         self.statuses = self._load()
 
-    @property
-    def done_keys(self) -> set[str]:
-        """Keys a re-run skips (failed rows are retried)."""
-        return {k for k, s in self.statuses.items() if s != STATUS_FAILED}
-
     # ------------------------------------------------------------------ reading
 
     def _load(self) -> dict[str, str]:

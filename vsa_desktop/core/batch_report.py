@@ -58,7 +58,6 @@ RESPONSIBLE_USE = (
 # The list of readings whose channels disagree has a name of its own: "Mixed signals" is
 # one of the two verdicts it holds (with "divergent"), and the Agreement section counts it.
 DISAGREE_TITLE = "Channels disagree: worth reading"
-CHANNELS = ("text", "vision", "fusion")
 CHANNEL_NAMES = {"text": "Text", "vision": "Image", "fusion": "Fused"}
 
 

@@ -18,22 +18,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from vsa_desktop.core.batch_report import CHANNEL_NAMES, VERDICTS, ReportData, next_period
+from vsa_desktop.core.explain.highlight import EMOTION_STYLE
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.verdict import VERDICT_TITLES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-# Okabe-Ito, so the emotions stay apart for the common colour-vision deficiencies.
-EMOTION_COLORS = {
-    "happy": "#E69F00",
-    "sad": "#0072B2",
-    "angry": "#D55E00",
-    "fear": "#CC79A7",
-    "surprise": "#F0E442",
-    "disgust": "#009E73",
-    "neutral": "#999999",
-}
+# One Okabe-Ito colour per emotion, the same as the highlighted words (it disagreed on
+# happy, surprise and neutral).
+EMOTION_COLORS = {e: style["color"] for e, style in EMOTION_STYLE.items()}
 VERDICT_COLORS = {
     "consistent": "#009E73",
     "different-strength": "#56B4E9",

@@ -187,6 +187,11 @@ def fusion_features(
     return np.column_stack(columns)
 
 
+def agreement_temperatures(theta: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """``exp(θ · features)`` per row (a shorter θ uses the first features)."""
+    return np.asarray(np.exp(features[:, : len(theta)] @ theta))
+
+
 @dataclass(frozen=True)
 class FusionCalibration:
     """Agreement-aware temperature for one fusion rule, on a grid of text weights.
@@ -208,8 +213,7 @@ class FusionCalibration:
 
     def temperatures(self, text_weight: float, features: np.ndarray) -> np.ndarray:
         """The fused temperature of each row of ``features``."""
-        theta = np.array(self.theta(text_weight))
-        return np.asarray(np.exp(features[:, : len(theta)] @ theta))
+        return agreement_temperatures(np.array(self.theta(text_weight)), features)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsa_desktop.core.calibration import log_probs, softmax_rows
+from vsa_desktop.core.calibration import agreement_temperatures, log_probs, softmax_rows
 
 N_CLASSES = 7
 
@@ -59,11 +59,6 @@ def fit_bcts(
     found = minimize(objective, np.zeros(1 + n_bias), method="L-BFGS-B")
     bias = np.concatenate([[0.0], found.x[1:]]) if n_bias else np.zeros(probs.shape[1])
     return float(np.exp(found.x[0])), bias
-
-
-def agreement_temperatures(theta: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """``exp(θ · features)`` per row (a shorter θ uses the first features)."""
-    return np.asarray(np.exp(features[:, : len(theta)] @ theta))
 
 
 def apply_agreement_temperature(

@@ -13,7 +13,6 @@ Plain matplotlib ``Figure`` objects, no pyplot, no Qt.
 
 from __future__ import annotations
 
-import functools
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from matplotlib.figure import Figure, SubFigure
 from vsa_desktop import __version__
 from vsa_desktop.core import verdict
 from vsa_desktop.core.charts import FIGSIZE, draw_history, draw_result
+from vsa_desktop.core.explain.render import printable
 from vsa_desktop.core.result import NOTICE, AnalysisResult
 
 CAPTION_FONT = 8.5
@@ -43,22 +43,6 @@ PDF_METADATA = {"Title": "VSA Desktop report", "Creator": f"VSA Desktop {__versi
 
 def _subfigures(figure: Figure, rows: int, height_ratios: list[float]) -> list[SubFigure]:
     return list(cast(Any, figure.subfigures(rows, 1, height_ratios=height_ratios)))
-
-
-@functools.cache
-def _font_chars() -> frozenset[int]:
-    """The code points the caption font can draw."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    font = FT2Font(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"])))
-    return frozenset(font.get_charmap())
-
-
-def printable(text: str) -> str:
-    """``text`` with the characters the font lacks (emoji, most CJK) shown as ``▯``."""
-    chars = _font_chars()
-    return "".join(c if ord(c) in chars or c in "\n\t " else "▯" for c in text)
 
 
 def when(result: AnalysisResult) -> str:

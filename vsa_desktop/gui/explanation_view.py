@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vsa_desktop.core.explain.highlight import EMOTION_STYLE, LOWERED_COLOR, Mark, marks
+from vsa_desktop.core.explain.highlight import (
+    EMOTION_STYLE,
+    LOWERED_COLOR,
+    MIN_STRENGTH,
+    Mark,
+    marks,
+)
 from vsa_desktop.core.explanation import LOGIT_UNIT, TextExplanation
 from vsa_desktop.core.taxonomy import EMOTIONS
 from vsa_desktop.core.terminal import inert_bidi
@@ -35,7 +41,6 @@ MAX_SHOWN_CHARS = 20_000  # a longer text shows its beginning (the whole stays i
 STRONGEST = "strongest"
 PENDING = "Finding the words behind the reading…"
 SWATCH = 14
-MIN_STRENGTH = 0.05  # fainter marks are not painted (they would only add noise)
 MIN_LINES, MAX_LINES = 2, 7  # the text view's height in lines (a longer text scrolls)
 
 

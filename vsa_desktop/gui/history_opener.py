@@ -43,7 +43,6 @@ class HistoryOpener(QObject):
 
     def _connect(self, signals: TaskSignals) -> None:
         signals.returned.connect(self._on_task_returned)
-        signals.cancelled.connect(self._on_task_cancelled)
 
     def _on_task_returned(self, task_id: int, box: HistoryBox) -> None:
         if self._closed or task_id != self._latest:
@@ -51,9 +50,6 @@ class HistoryOpener(QObject):
                 box.store.close()  # superseded or too late: nobody will use it
             return
         self.history_opened.emit(box.store, box.problem)
-
-    def _on_task_cancelled(self, task_id: int) -> None:
-        pass  # the call never cancels itself; shutdown only drops queued openings
 
     def close(self) -> None:
         """Stores that arrive from now on are closed at once."""

@@ -292,8 +292,6 @@ class HistoryBox:
     history list reads its first page.
     """
 
-    OPEN_WAIT_S = 120.0
-
     def __init__(self) -> None:
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -328,11 +326,6 @@ class HistoryBox:
     def ready(self) -> bool:
         """True once the opening has ended."""
         return self._ready.is_set()
-
-    def wait(self, timeout: float = OPEN_WAIT_S) -> HistoryStore | None:
-        """Worker threads only: the store once it is open (None when it could not be)."""
-        self._ready.wait(timeout)
-        return self.store
 
 
 @dataclass(frozen=True)

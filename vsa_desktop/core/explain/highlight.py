@@ -24,6 +24,7 @@ EMOTION_STYLE: dict[str, dict[str, str]] = {
     "neutral": {"color": "#56B4E9", "hatch": "--", "qt_pattern": "HorPattern"},
 }
 LOWERED_COLOR = "#7F7F7F"  # words that lowered the emotion: grey, underlined
+MIN_STRENGTH = 0.05  # fainter marks are not drawn, in the window or in reports (only noise)
 
 # The weight at which a word is painted at full strength. The same weight always looks the
 # same, whatever the text: a neutral sentence stays pale instead of its strongest word

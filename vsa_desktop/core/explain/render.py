@@ -16,11 +16,16 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import TextToPath
 
-from vsa_desktop.core.explain.highlight import EMOTION_STYLE, LOWERED_COLOR, Mark, marks
+from vsa_desktop.core.explain.highlight import (
+    EMOTION_STYLE,
+    LOWERED_COLOR,
+    MIN_STRENGTH,
+    Mark,
+    marks,
+)
 from vsa_desktop.core.explanation import LOGIT_UNIT, TextExplanation
 from vsa_desktop.core.taxonomy import EMOTIONS
 
-MIN_STRENGTH = 0.05  # as in the window: fainter marks are not drawn
 LINE_SPACING = 1.55  # line height / font size
 _SPACE = re.compile(r"(\s+)")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -221,7 +220,7 @@ class GroqVisionBackend:
         elif status == 429 and attempt.rate_limited < RATE_LIMIT_TRIES - 1:
             self._wait_for_rate_limit(exc, attempt, cancel)
         elif _transient(exc, groq) and not attempt.retried:
-            _sleep(min(SERVER_RETRY_PAUSE_S, self.max_retry_wait_s), cancel)
+            ratelimit.sleep_checked(min(SERVER_RETRY_PAUSE_S, self.max_retry_wait_s), cancel)
             attempt.retried = True
         else:
             raise proto.to_vision_error(exc, attempt.model, self.timeout_s, self._api_key)
@@ -243,7 +242,7 @@ class GroqVisionBackend:
             raise proto.rate_limited(asked)
         wait = asked if asked is not None else RATE_LIMIT_BACKOFF_S * 2**attempt.rate_limited
         wait = min(wait, left)
-        _sleep(wait, cancel)
+        ratelimit.sleep_checked(wait, cancel)
         attempt.waited_s += wait
         attempt.rate_limited += 1
 
@@ -369,15 +368,6 @@ def _transient(exc: Exception, groq: Any) -> bool:
     if isinstance(exc, groq.APIConnectionError):
         return True
     return isinstance(exc, groq.APIStatusError) and exc.status_code >= 500
-
-
-def _sleep(seconds: float, cancel: CancelToken | None) -> None:
-    """Sleep in small steps so a cancel is honoured quickly."""
-    deadline = time.monotonic() + max(0.0, seconds)
-    while (left := deadline - time.monotonic()) > 0:
-        check(cancel)
-        time.sleep(min(0.1, left))
-    check(cancel)
 
 
 def _load_prompt() -> str:
